@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'CONNECTION_CLOSED'
   | 'TRUNCATED_TRANSFER'
   | 'TIMEOUT'
+  | 'PROTOCOL_ERROR'
   // files and library
   | 'FILE_VANISHED'
   | 'FILE_CHANGED'

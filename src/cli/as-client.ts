@@ -1,0 +1,48 @@
+import { ClientConnection, DEFAULT_PLAYER, LocalLibrary, Shell, parsePlayerCommand } from '../client/index.js';
+import { DEFAULT_PORT } from '../protocol/index.js';
+import { exitWithError, parseCommandLine, parsePort } from './args.js';
+
+const HELP = `Usage: as-client [options]
+
+An interactive shell for an as-server: list its library, save files, play them.
+
+Options:
+  -a, --address HOST   server to connect to (default localhost)
+  -p, --port PORT      server port (default ${DEFAULT_PORT})
+  -l, --library DIR    where "get" saves files (default ./saved)
+      --player "CMD"   player that reads audio on stdin
+                       (default: AS_PLAYER, else "${DEFAULT_PLAYER}")
+  -h, --help           show this help
+
+Commands (type help in the shell): list, get N, stream N, stream+ N, help, quit.
+Commands can also be piped in: printf 'list\\nget 0\\n' | as-client
+`;
+
+async function main(): Promise<void> {
+  const args = parseCommandLine(process.argv.slice(2), {
+    address: { type: 'string', short: 'a' },
+    port: { type: 'string', short: 'p' },
+    library: { type: 'string', short: 'l' },
+    player: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (args.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const player = parsePlayerCommand(args.player ?? process.env.AS_PLAYER ?? DEFAULT_PLAYER);
+  const connection = new ClientConnection({ host: args.address ?? 'localhost', port: parsePort(args.port, DEFAULT_PORT) });
+  const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  const shell = new Shell({
+    connection,
+    library: new LocalLibrary(args.library ?? 'saved'),
+    player,
+    input: process.stdin,
+    output: process.stdout,
+    errors: process.stderr,
+    interactive,
+  });
+  process.exitCode = await shell.run();
+}
+
+main().catch((err) => exitWithError('as-client', err));

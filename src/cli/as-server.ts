@@ -1,0 +1,87 @@
+import readline from 'node:readline';
+import { DEFAULT_RESCAN_INTERVAL_MS, Library } from '../library/index.js';
+import { AudioStreamError, DEFAULT_MAX_REQUEST_LINE, DEFAULT_PORT } from '../protocol/index.js';
+import { AudioServer, createLogger } from '../server/index.js';
+import { exitWithError, parseCommandLine, parsePort, parseSeconds } from './args.js';
+
+const HELP = `Usage: as-server [options]
+
+Serves the audio files (.wav .mp3 .flac .ogg .m4a) under a directory over TCP.
+
+Options:
+  -p, --port PORT        port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)
+  -l, --library DIR      directory to serve (default ./library)
+      --host ADDRESS     address to bind (default: all interfaces)
+      --rescan SECONDS   rescan the library this often (default ${DEFAULT_RESCAN_INTERVAL_MS / 1000}; 0 = never)
+      --max-request-line BYTES
+                         longest request line accepted (default ${DEFAULT_MAX_REQUEST_LINE})
+  -q, --quiet            log warnings only, not each connection and request
+  -h, --help             show this help
+
+Stop it with q + Enter, Ctrl-C or SIGTERM.
+`;
+
+async function main(): Promise<void> {
+  const args = parseCommandLine(process.argv.slice(2), {
+    port: { type: 'string', short: 'p' },
+    library: { type: 'string', short: 'l' },
+    host: { type: 'string' },
+    rescan: { type: 'string' },
+    'max-request-line': { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (args.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const port = parsePort(args.port, DEFAULT_PORT);
+  const root = args.library ?? 'library';
+  const rescanIntervalMs = parseSeconds(args.rescan, DEFAULT_RESCAN_INTERVAL_MS / 1000, '--rescan') * 1000;
+  const maxRequestLine = args['max-request-line'] === undefined ? DEFAULT_MAX_REQUEST_LINE : Number(args['max-request-line']);
+  if (!Number.isInteger(maxRequestLine) || maxRequestLine < 16) {
+    throw new AudioStreamError('USAGE', '--max-request-line must be a whole number of at least 16');
+  }
+  const log = createLogger({ quiet: args.quiet ?? false });
+
+  const library = await Library.open(root, {
+    rescanIntervalMs,
+    onSkip: (path, reason) => log.warn(`skipped ${JSON.stringify(path)}: ${reason}`),
+    onChange: (index, previous) => log.info(`library rescanned: ${index.entries.length} files (was ${previous.entries.length})`),
+    onScanError: (err) => log.warn(`rescan failed: ${(err as Error).message ?? err}`),
+  });
+  const server = new AudioServer({ library, log, maxRequestLine });
+  let address;
+  try {
+    address = await server.listen(port, args.host);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new AudioStreamError('USAGE', `port ${port} is already in use: stop the other server or pass -p PORT`);
+    if (code === 'EACCES') throw new AudioStreamError('USAGE', `no permission to listen on port ${port}: use a port above 1023`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new AudioStreamError('USAGE', `cannot bind to host "${args.host}": not an address of this machine`);
+    throw err;
+  }
+  const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+  const count = library.current.entries.length;
+  log.warn(`as-server: serving ${count} file${count === 1 ? '' : 's'} from ${root} on ${where}${process.stdin.isTTY ? ' (q + Enter to stop)' : ''}`);
+
+  let stopping = false;
+  const stop = async (why: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.warn(`as-server: stopping (${why})`);
+    library.close();
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  // `q` + Enter stops; end of input does not (a service runs with stdin from /dev/null).
+  const input = readline.createInterface({ input: process.stdin, terminal: false });
+  input.on('line', (line) => {
+    if (line.trim().toLowerCase() === 'q') void stop('q');
+  });
+  input.on('close', () => {});
+}
+
+main().catch((err) => exitWithError('as-server', err));

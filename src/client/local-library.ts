@@ -1,0 +1,108 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { AudioStreamError } from '../protocol/index.js';
+
+/** Longest file or directory name most filesystems accept, in bytes. */
+const MAX_NAME_BYTES = 255;
+
+/**
+ * Turns a path the server sent into a safe relative path for the local library, or
+ * refuses it. A server is not trusted to choose where we write: nothing may climb out of
+ * the library, name an absolute path, or smuggle a separator or NUL. Names are stored in
+ * Unicode NFC so that the same title saved from two systems is one file.
+ */
+export function safeRelativePath(remotePath: string): string {
+  const refuse = (why: string): never => {
+    throw new AudioStreamError('UNSAFE_PATH', `refusing to save "${printable(remotePath)}": ${why}`);
+  };
+  if (remotePath.length === 0) refuse('the name is empty');
+  if (remotePath.includes('\0')) refuse('the name contains a NUL byte');
+  if (remotePath.includes('\\')) refuse('the name contains a backslash');
+  if (remotePath.startsWith('/')) refuse('it is an absolute path');
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(remotePath)) refuse('the name contains control characters');
+  const parts = remotePath.normalize('NFC').split('/');
+  for (const part of parts) {
+    if (part === '' ) refuse('it has an empty path component');
+    if (part === '.' || part === '..') refuse('it has a "." or ".." component');
+    if (Buffer.byteLength(part, 'utf8') > MAX_NAME_BYTES) refuse(`a component is longer than ${MAX_NAME_BYTES} bytes`);
+  }
+  return parts.join('/');
+}
+
+/**
+ * The local library directory: created on first use with mode 0700; its subdirectories
+ * get the library's own permission bits (set explicitly, so the umask does not narrow them).
+ */
+export class LocalLibrary {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  /** Where `remotePath` is saved; throws UNSAFE_PATH for a path we will not write. */
+  finalPathFor(remotePath: string): string {
+    const rel = safeRelativePath(remotePath);
+    const abs = path.join(this.root, ...rel.split('/'));
+    // Belt and braces: the checks above already make this impossible.
+    if (!abs.startsWith(this.root + path.sep)) {
+      throw new AudioStreamError('UNSAFE_PATH', `refusing to save "${printable(remotePath)}": it resolves outside the library`);
+    }
+    return abs;
+  }
+
+  /** The name a file is written under until it is complete. */
+  static temporaryPathFor(finalPath: string): string {
+    return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.part`);
+  }
+
+  /** Creates the library and the directories that lead to `finalPath`. */
+  async prepareDirectoryFor(finalPath: string): Promise<void> {
+    let mode: number;
+    try {
+      await fsp.mkdir(this.root, { recursive: true, mode: 0o700 });
+      mode = (await fsp.stat(this.root)).mode & 0o7777;
+    } catch (err) {
+      throw writeError(`cannot create the library directory ${this.root}`, err);
+    }
+    const rel = path.relative(this.root, path.dirname(finalPath));
+    if (!rel) return;
+    let dir = this.root;
+    for (const part of rel.split(path.sep)) {
+      dir = path.join(dir, part);
+      try {
+        await fsp.mkdir(dir, { mode });
+        await fsp.chmod(dir, mode);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+          const stats = await fsp.lstat(dir);
+          if (stats.isDirectory()) continue;
+          throw new AudioStreamError('WRITE_FAILED', `cannot save into ${dir}: a file with that name is in the way`);
+        }
+        throw writeError(`cannot create ${dir}`, err);
+      }
+    }
+  }
+}
+
+/** A filesystem failure as a message that says what to do. */
+export function writeError(what: string, err: unknown): AudioStreamError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const hint =
+    code === 'ENOSPC' ? 'the disk is full: free some space and try again'
+    : code === 'EACCES' || code === 'EPERM' ? 'permission denied: pick a library you can write with -l DIR'
+    : code === 'EROFS' ? 'the filesystem is read-only: pick another library with -l DIR'
+    : code === 'ENAMETOOLONG' ? 'the name is too long for this filesystem'
+    : code === 'EISDIR' ? 'a directory with that name is in the way'
+    : code === 'ENOTDIR' ? 'a file is in the way of a directory on that path'
+    : code === 'EILSEQ' || code === 'EINVAL' ? 'this filesystem cannot store that name'
+    : (code ?? String(err));
+  return new AudioStreamError('WRITE_FAILED', `${what}: ${hint}`, { cause: err });
+}
+
+function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  const shown = s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return shown.length > 120 ? `${shown.slice(0, 120)}…` : shown;
+}

@@ -1,0 +1,54 @@
+import cliProgress from 'cli-progress';
+
+/** Shows how a transfer goes: a live bar on a terminal, nothing until the summary elsewhere. */
+export interface TransferProgress {
+  update(bytes: number): void;
+  /** Removes the bar; returns the summary line, e.g. "1.20 MB in 0.31 s, 3.87 MB/s". */
+  finish(bytes: number): string;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
+  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(2)} MB`;
+  return `${(bytes / 1e9).toFixed(2)} GB`;
+}
+
+function rate(bytes: number, ms: number): string {
+  return ms <= 0 ? '-' : `${((bytes / 1e6) / (ms / 1000)).toFixed(2)} MB/s`;
+}
+
+export function createProgress(label: string, total: number, output: NodeJS.WriteStream | null): TransferProgress {
+  const started = performance.now();
+  const summary = (bytes: number): string => {
+    const ms = performance.now() - started;
+    return `${formatBytes(bytes)} in ${(ms / 1000).toFixed(2)} s, ${rate(bytes, ms)}`;
+  };
+  if (!output?.isTTY || total === 0) {
+    return { update() {}, finish: summary };
+  }
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: output,
+      format: `${label} [{bar}] {percentage}% | {done} of {all} | {speed} | {eta_formatted} left`,
+      barsize: 24,
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 50,
+      fps: 10,
+      formatValue: (v, _options, type) => (type === 'percentage' ? String(v).padStart(3) : String(v)),
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { speed: '-', done: formatBytes(0), all: formatBytes(total) });
+  return {
+    update(bytes) {
+      bar.update(bytes, { speed: rate(bytes, performance.now() - started), done: formatBytes(bytes) });
+    },
+    finish(bytes) {
+      bar.update(bytes);
+      bar.stop();
+      return summary(bytes);
+    },
+  };
+}
