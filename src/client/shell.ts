@@ -202,8 +202,9 @@ export class Shell {
       file = await connection.stream(index, signal);
       progress = this.progressFor(entry.path, file.size, mode);
       let feeding: Promise<void> | undefined;
+      let fedBytes: (() => number) | undefined;
       if (finalPath && player) {
-        ({ feeding } = await this.saveAndPlay(file, finalPath, player, progress));
+        ({ feeding, fedBytes } = await this.saveAndPlay(file, finalPath, player, progress));
       } else if (finalPath) {
         await saveFile(file, finalPath, { onFlushed: (n) => progress!.update(n) });
       } else {
@@ -219,7 +220,7 @@ export class Shell {
         await feeding;
         const exit = await player.exited;
         if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
-        this.reportPlayback(entry.path, false, exit.code);
+        this.reportPlayback(entry.path, (fedBytes?.() ?? file.size) < file.size, exit.code);
       }
     } catch (err) {
       progress?.finish(file?.size ?? 0);
@@ -233,9 +234,10 @@ export class Shell {
 
   /**
    * stream+: the download runs at full speed into the file while a feeder plays from the
-   * saved bytes. Resolves when the file is saved, with a promise for the end of feeding.
+   * saved bytes. Resolves when the file is saved, with a promise for the end of feeding
+   * and a count of the bytes fed so far (short of the size if the player quit early).
    */
-  private async saveAndPlay(file: IncomingFile, finalPath: string, player: Player, progress: TransferProgress): Promise<{ feeding: Promise<void> }> {
+  private async saveAndPlay(file: IncomingFile, finalPath: string, player: Player, progress: TransferProgress): Promise<{ feeding: Promise<void>; fedBytes: () => number }> {
     let feeder: FilePlaybackFeeder | undefined;
     let feeding: Promise<void> = Promise.resolve();
     try {
@@ -258,11 +260,13 @@ export class Shell {
       await feeding;
       throw err;
     }
-    return { feeding };
+    return { feeding, fedBytes: () => feeder?.fed ?? 0 };
   }
 
   private reportPlayback(path: string, quitEarly: boolean, code: number | null): void {
-    if (code !== 0 && code !== null && !quitEarly) {
+    // A failure status wins over "quit early": a player that dies at once (mpv with no
+    // audio device exits 2) also leaves most of the file unread.
+    if (code !== 0 && code !== null) {
       this.failures++;
       this.options.errors.write(`error: the player exited with status ${code} while playing ${path}\n`);
     } else if (quitEarly) {

@@ -3,3 +3,6 @@ export * from './audio-extensions.js';
 export * from './scan.js';
 export * from './library-index.js';
 export * from './library.js';
+export * from './file-facts-cache.js';
+export * from './file-hasher.js';
+export * from './tag-reader.js';

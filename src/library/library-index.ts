@@ -16,11 +16,18 @@ export class LibraryIndex {
   readonly v1Entries: readonly LibraryEntry[];
   readonly scannedAt: Date;
   private v1ListReplyCache: Buffer | undefined;
+  private byPathCache: Map<string, LibraryEntry> | undefined;
 
   constructor(entries: readonly LibraryEntry[], scannedAt = new Date()) {
     this.entries = entries;
     this.v1Entries = entries.filter((e) => e.size <= MAX_V1_SIZE);
     this.scannedAt = scannedAt;
+  }
+
+  /** The entry at a relative path (v2 addresses files by path, which a rescan does not shift). */
+  byPath(path: string): LibraryEntry | undefined {
+    this.byPathCache ??= new Map(this.entries.map((e) => [e.path, e]));
+    return this.byPathCache.get(path);
   }
 
   /** The whole v1 LIST reply, encoded once per snapshot and shared by every request. */

@@ -1,7 +1,10 @@
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, watch, type FSWatcher } from 'node:fs';
 import { AudioStreamError } from '../protocol/index.js';
+import { FileFactsCache } from './file-facts-cache.js';
+import { sha256File } from './file-hasher.js';
 import { LibraryIndex } from './library-index.js';
-import { scanLibrary } from './scan.js';
+import { scanLibrary, type LibraryEntry } from './scan.js';
+import { readTags, type AudioTags } from './tag-reader.js';
 
 export interface LibraryOptions {
   /** Milliseconds between rescans; 0 turns periodic rescans off. */
@@ -10,7 +13,20 @@ export interface LibraryOptions {
   /** Called after a rescan that changed something. */
   onChange?: (index: LibraryIndex, previous: LibraryIndex) => void;
   onScanError?: (err: unknown) => void;
+  /** Read tags in the background after each scan (default true). */
+  readTags?: boolean;
+  /**
+   * Watch the directory and rescan this many milliseconds after the last change
+   * (default 500; 0 turns watching off). The periodic rescan stays as the fallback.
+   */
+  watchDebounceMs?: number;
+  /** Called once if the directory cannot be watched (periodic rescans still run). */
+  onWatchError?: (err: unknown) => void;
 }
+
+/** Tag reads in flight at once: enough to hide disk latency, few enough to stay polite. */
+const TAG_READ_CONCURRENCY = 16;
+export const DEFAULT_WATCH_DEBOUNCE_MS = 500;
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000;
 
@@ -25,6 +41,14 @@ export class Library {
   private readonly options: LibraryOptions;
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<LibraryIndex> | undefined;
+  private rescanAgain = false;
+  private watcher: FSWatcher | undefined;
+  private debounce: NodeJS.Timeout | undefined;
+  private tagPass: Promise<void> = Promise.resolve();
+  /** SHA-256 of each file, by identity (path, size, mtime): computed once, served many times. */
+  readonly hashes = new FileFactsCache<string>();
+  /** Tags of each file, by identity, read in the background after each scan. */
+  readonly tags = new FileFactsCache<AudioTags>();
 
   private constructor(root: string, index: LibraryIndex, options: LibraryOptions) {
     this.root = root;
@@ -52,22 +76,84 @@ export class Library {
       }, interval);
       library.timer.unref();
     }
+    if ((options.watchDebounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS) > 0) library.startWatching();
+    library.startTagPass();
     return library;
+  }
+
+  /** The hash of a file, from the cache or by reading it once. */
+  sha256(entry: LibraryEntry): Promise<string> {
+    return this.hashes.obtain(entry, () => sha256File(entry.absolutePath));
+  }
+
+  /** Resolves when tags of the current snapshot have been read (as far as they can be). */
+  tagsSettled(): Promise<void> {
+    return this.tagPass;
+  }
+
+  private startTagPass(): void {
+    if (this.options.readTags === false) return;
+    const index = this.current;
+    const previous = this.tagPass;
+    this.tagPass = (async () => {
+      await previous;
+      const todo = index.entries.filter((e) => this.tags.get(e) === undefined);
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < todo.length) {
+          const entry = todo[next++]!;
+          await this.tags.obtain(entry, () => readTags(entry));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(TAG_READ_CONCURRENCY, todo.length) }, lane));
+      this.tags.retainOnly(index.entries);
+      this.hashes.retainOnly(index.entries);
+    })();
+  }
+
+  private startWatching(): void {
+    const debounceMs = this.options.watchDebounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS;
+    try {
+      this.watcher = watch(this.root, { recursive: true, persistent: false }, () => {
+        clearTimeout(this.debounce);
+        this.debounce = setTimeout(() => {
+          this.rescan().catch((err) => this.options.onScanError?.(err));
+        }, debounceMs);
+        this.debounce.unref();
+      });
+      this.watcher.on('error', (err) => {
+        this.options.onWatchError?.(err);
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch (err) {
+      this.options.onWatchError?.(err);
+    }
   }
 
   /** Scans again and swaps the new snapshot in. Concurrent calls share one scan. */
   rescan(): Promise<LibraryIndex> {
-    this.scanning ??= (async () => {
+    if (this.scanning) {
+      // A change seen during a scan may have been missed by it: scan once more after.
+      this.rescanAgain = true;
+      return this.scanning;
+    }
+    this.scanning = (async () => {
       try {
         const scanOptions = this.options.onSkip ? { onSkip: this.options.onSkip } : {};
         const next = new LibraryIndex(await scanLibrary(this.root, scanOptions));
         const previous = this.current;
         if (next.sameAs(previous)) return previous; // keep the cached LIST reply
         this.current = next;
+        this.startTagPass();
         this.options.onChange?.(next, previous);
         return next;
       } finally {
         this.scanning = undefined;
+        if (this.rescanAgain) {
+          this.rescanAgain = false;
+          void this.rescan().catch((err) => this.options.onScanError?.(err));
+        }
       }
     })();
     return this.scanning;
@@ -76,5 +162,8 @@ export class Library {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    clearTimeout(this.debounce);
+    this.watcher?.close();
+    this.watcher = undefined;
   }
 }

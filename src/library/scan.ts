@@ -64,6 +64,12 @@ export async function scanLibrary(root: string, options: ScanOptions = {}): Prom
         onSkip(rel, 'file name is not valid UTF-8');
         return;
       }
+      // A LIST line ends at CR LF: a name holding either would split its line and make
+      // clients refuse the whole listing.
+      if (name.includes('\r') || name.includes('\n')) {
+        onSkip(rel, 'file name contains a line break, which a LIST line cannot carry');
+        return;
+      }
       const abs = path.join(dirAbs, name);
       let isDir = dirent.isDirectory();
       let isFile = dirent.isFile();

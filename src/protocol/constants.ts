@@ -14,10 +14,10 @@ export const MAX_V1_SIZE = 0xffff_ffff;
 export const MAX_V1_INDEX = 0xffff_ffff;
 
 /**
- * A request line longer than this is refused. Real requests are a few bytes;
+ * A request line longer than this is refused. v1 requests are a few bytes and a v2 GET carries a path (PATH_MAX is 4096);
  * the limit exists so that a peer cannot make us buffer without end.
  */
-export const DEFAULT_MAX_REQUEST_LINE = 1024;
+export const DEFAULT_MAX_REQUEST_LINE = 8192;
 
 /** A list line holds an index, a colon and a relative path (PATH_MAX is 4096 on Linux). */
 export const DEFAULT_MAX_LIST_LINE = 8192;

@@ -8,3 +8,5 @@ export * from './encoder.js';
 export * from './request-parser.js';
 export * from './list-parser.js';
 export * from './stream-reply-parser.js';
+export * from './v2.js';
+export * from './reply-reader.js';

@@ -6,11 +6,18 @@ import {
   MAX_V1_SIZE,
   RequestParser,
   encodeStreamHeader,
+  formatV2Error,
+  encodeV2Line,
   isAudioStreamError,
+  parseV2Request,
   type Request,
+  type V2Request,
 } from '../protocol/index.js';
+import { sendFileRange } from './file-sender.js';
 import { formatPeer, type Logger } from './log.js';
+import type { ReplyChannel } from './reply-channel.js';
 import { waitForDrain } from './socket-writes.js';
+import { answerV2, sendV2Error } from './v2-handlers.js';
 
 export interface ConnectionOptions {
   library: Library;
@@ -28,19 +35,28 @@ export interface ConnectionOptions {
  * too many requests wait, and every write honours backpressure, so a client that does not
  * read costs a bounded amount of memory.
  */
-export class ServerConnection {
+export class ServerConnection implements ReplyChannel {
   readonly peer: string;
   private readonly socket: Socket;
   private readonly options: ConnectionOptions;
   private readonly parser: RequestParser;
   private readonly queue: Request[] = [];
   private busy = false;
-  private closed = false;
+  private isClosed = false;
   /** The client half-closed: answer what it asked, then end our side too. */
   private inputEnded = false;
   private readonly openedAt = Date.now();
   private bytesSent = 0;
   private requests = 0;
+  /**
+   * 1 until the client says HELLO AS/2. A v1 client never does, and so sees exactly v1:
+   * v2 request lines are ignored like any other unknown line.
+   */
+  private version: 1 | 2 = 1;
+  /** The LIST sent with HELLO is the v1-fallback probe; a v2 server does not answer it. */
+  private probePending = false;
+  /** The request stream could not be framed; we are closing and ignore what else comes. */
+  private inputBroken = false;
 
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
@@ -64,11 +80,21 @@ export class ServerConnection {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.inputBroken) return;
     let requests: Request[];
     try {
       requests = this.parser.feed(chunk);
     } catch (err) {
-      this.fail(isAudioStreamError(err) ? err.message : String(err));
+      const message = isAudioStreamError(err) ? err.message : String(err);
+      // The rest of the stream cannot be framed any more: say why (v2) and close.
+      if (this.version === 2 && isAudioStreamError(err, 'REQUEST_TOO_LONG')) {
+        this.socket.end(encodeV2Line(formatV2Error('REQUEST_TOO_LONG', message)));
+        this.options.log.warn(`${this.peer} closing: ${message}`);
+        this.inputBroken = true;
+        this.queue.length = 0;
+        return;
+      }
+      this.fail(message);
       return;
     }
     this.queue.push(...requests);
@@ -80,7 +106,15 @@ export class ServerConnection {
     if (this.busy) return;
     this.busy = true;
     try {
-      while (!this.closed && this.queue.length > 0) {
+      while (!this.isClosed && this.queue.length > 0) {
+        // Start a request only once earlier replies have drained: a reply may end still over
+        // the high-water mark (a corked header and first chunk, an empty file's header), and
+        // without this a client that never reads could make us buffer without limit.
+        if (this.socket.writableNeedDrain) {
+          const drained = await waitForDrain(this.socket).then(() => true, () => false);
+          if (!drained) break;
+          continue;
+        }
         const request = this.queue.shift()!;
         if (this.queue.length < this.options.maxQueuedRequests) this.socket.resume();
         this.requests++;
@@ -95,20 +129,72 @@ export class ServerConnection {
   }
 
   private endIfFinished(): void {
-    if (this.inputEnded && !this.busy && this.queue.length === 0 && !this.closed) this.socket.end();
+    if (this.inputEnded && !this.busy && this.queue.length === 0 && !this.isClosed) this.socket.end();
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  cork(): void {
+    this.socket.cork();
+  }
+
+  uncork(): void {
+    this.socket.uncork();
+  }
+
+  /** Writes in order; waits only when the socket's buffer is full (backpressure). */
+  async write(bytes: Buffer): Promise<void> {
+    if (this.isClosed) return;
+    this.socket.write(bytes);
+    // Ask the socket, not a remembered write() result: 'drain' may already have fired.
+    // Never wait while corked: corked bytes are not flushed, so 'drain' would never come.
+    if (this.socket.writableNeedDrain && this.socket.writableCorked === 0) await waitForDrain(this.socket).catch(() => {});
   }
 
   private async answer(request: Request): Promise<void> {
+    const probe = this.probePending;
+    this.probePending = false;
     switch (request.kind) {
       case 'list':
+        if (probe) return; // the v1-fallback probe that came with HELLO
         return this.answerList();
       case 'stream':
         return this.answerStream(request.index);
       case 'unknown':
-        // The original server ignores lines it does not know; v1 peers rely on that.
-        this.options.log.info(`${this.peer} ignored unknown request ${JSON.stringify(request.line.slice(0, 60))}`);
-        return;
+        return this.answerLine(request.line);
     }
+  }
+
+  /** A line that is not v1: a v2 request, or (in a v1 session) a line to ignore. */
+  private async answerLine(line: string): Promise<void> {
+    let v2: V2Request | undefined;
+    try {
+      v2 = parseV2Request(line);
+    } catch (err) {
+      if (this.version === 2) {
+        await sendV2Error(this, 'BAD_REQUEST', (err as Error).message);
+        return;
+      }
+    }
+    if (!v2 || (this.version === 1 && v2.kind !== 'hello')) {
+      if (this.version === 2) {
+        await sendV2Error(this, 'UNKNOWN_REQUEST', `unknown request ${JSON.stringify(line.slice(0, 60))}`);
+        return;
+      }
+      // The original server ignores lines it does not know; v1 peers rely on that.
+      this.options.log.info(`${this.peer} ignored unknown request ${JSON.stringify(line.slice(0, 60))}`);
+      return;
+    }
+    if (v2.kind === 'hello') {
+      this.version = 2;
+      this.probePending = true;
+    }
+    const started = Date.now();
+    const outcome = await answerV2(v2, { library: this.options.library, channel: this, readChunkSize: this.options.readChunkSize });
+    this.bytesSent += outcome.bytes;
+    this.options.log.info(`${this.peer} ${outcome.summary}, ${outcome.bytes} bytes in ${Date.now() - started} ms`);
   }
 
   private async answerList(): Promise<void> {
@@ -133,7 +219,6 @@ export class ServerConnection {
     } catch (err) {
       throw new AudioStreamError('FILE_VANISHED', `STREAM ${i} "${entry.path}": cannot open (${(err as NodeJS.ErrnoException).code ?? err})`);
     }
-    let sent = 0;
     try {
       const { size } = await file.stat();
       if (size > MAX_V1_SIZE) {
@@ -141,52 +226,22 @@ export class ServerConnection {
       }
       // Header and first body bytes leave in one segment.
       this.socket.cork();
-      this.socket.write(encodeStreamHeader(size));
-      if (size === 0) {
-        this.socket.uncork();
-      } else {
-        const stream = file.createReadStream({ start: 0, end: size - 1, highWaterMark: this.options.readChunkSize, autoClose: false });
-        let first = true;
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          if (this.closed) {
-            stream.destroy();
-            break;
-          }
-          // Ask the socket, not a remembered write() result: 'drain' may have fired while
-          // we waited for the file.
-          if (this.socket.writableNeedDrain) await waitForDrain(this.socket);
-          this.socket.write(chunk);
-          if (first) {
-            this.socket.uncork();
-            first = false;
-          }
-          sent += chunk.length;
-        }
-        if (first) this.socket.uncork();
-        if (!this.closed && sent !== size) {
-          // The file shrank under us: the size we announced is now a lie, so the client
-          // must see the connection end rather than wait for bytes that will not come.
-          throw new AudioStreamError('FILE_CHANGED', `STREAM ${i} "${entry.path}": file shrank from ${size} to ${sent} bytes during the transfer`);
-        }
-        if (this.socket.writableNeedDrain && !this.closed) await waitForDrain(this.socket);
-      }
-      this.bytesSent += size;
-      this.options.log.info(`${this.peer} STREAM ${i} "${entry.path}" ${size} bytes in ${Date.now() - started} ms`);
-    } catch (err) {
-      if (this.closed) {
+      await this.write(encodeStreamHeader(size));
+      const { sent } = await sendFileRange(this, file, 0, size, this.options.readChunkSize);
+      if (this.isClosed) {
         this.options.log.info(`${this.peer} STREAM ${i} "${entry.path}" cut off by the client after ${sent} bytes`);
         return;
       }
-      throw err;
+      if (sent !== size) {
+        // The file shrank under us: the size we announced is now a lie, so the client
+        // must see the connection end rather than wait for bytes that will not come.
+        throw new AudioStreamError('FILE_CHANGED', `STREAM ${i} "${entry.path}": file shrank from ${size} to ${sent} bytes during the transfer`);
+      }
+      this.bytesSent += size;
+      this.options.log.info(`${this.peer} STREAM ${i} "${entry.path}" ${size} bytes in ${Date.now() - started} ms`);
     } finally {
       await file.close().catch(() => {});
     }
-  }
-
-  private async write(buf: Buffer): Promise<void> {
-    if (this.closed) return;
-    this.socket.write(buf);
-    if (this.socket.writableNeedDrain) await waitForDrain(this.socket).catch(() => {});
   }
 
   private fail(reason: string): void {
@@ -195,8 +250,8 @@ export class ServerConnection {
   }
 
   private onClose(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.isClosed) return;
+    this.isClosed = true;
     this.queue.length = 0;
     this.options.log.info(`${this.peer} disconnected after ${this.requests} requests, ${this.bytesSent} bytes in ${Date.now() - this.openedAt} ms`);
   }

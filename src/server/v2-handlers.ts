@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { readTags, sha256File, type Library, type LibraryEntry } from '../library/index.js';
+import {
+  V2_HELLO_REPLY,
+  encodeV2Line,
+  formatGetHeader,
+  formatGetTrailer,
+  formatV2Error,
+  type V2Entry,
+  type V2ErrorCode,
+  type V2Request,
+} from '../protocol/index.js';
+import { sendFileRange } from './file-sender.js';
+import type { ReplyChannel } from './reply-channel.js';
+
+export const SERVER_NAME = 'audiostream/0.1';
+
+/** Listing lines are encoded and written this many at a time, so a huge list streams. */
+const LIST_BATCH = 1000;
+
+export interface V2Context {
+  library: Library;
+  channel: ReplyChannel;
+  readChunkSize: number;
+}
+
+/** What a handler reports for the request log line. */
+export interface V2Outcome {
+  summary: string;
+  bytes: number;
+}
+
+/** Answers one v2 request. Errors the client should see become `ERR` lines; the connection stays usable. */
+export async function answerV2(request: V2Request, ctx: V2Context): Promise<V2Outcome> {
+  switch (request.kind) {
+    case 'hello':
+      await ctx.channel.write(encodeV2Line(`${V2_HELLO_REPLY} ${SERVER_NAME}`));
+      return { summary: 'HELLO (protocol v2)', bytes: 0 };
+    case 'list2':
+      return answerList2(ctx);
+    case 'info':
+      return answerInfo(request.path, ctx);
+    case 'get':
+      return answerGet(request.path, request.offset, request.length, ctx);
+  }
+}
+
+export async function sendV2Error(channel: ReplyChannel, code: V2ErrorCode, message: string): Promise<V2Outcome> {
+  await channel.write(encodeV2Line(formatV2Error(code, message)));
+  return { summary: `ERR ${code} ${message}`, bytes: 0 };
+}
+
+/** The listing record of one file: path, size, time, and tags and hash when known. */
+export function describeEntry(library: Library, entry: LibraryEntry): V2Entry {
+  const record: V2Entry = { path: entry.path, size: entry.size, mtime: Math.round(entry.mtimeMs) };
+  const tags = library.tags.get(entry);
+  if (tags) Object.assign(record, tags);
+  const sha256 = library.hashes.get(entry);
+  if (sha256) record.sha256 = sha256;
+  return record;
+}
+
+async function answerList2(ctx: V2Context): Promise<V2Outcome> {
+  const { library, channel } = ctx;
+  const index = library.current; // one snapshot for the whole reply
+  const entries = index.entries;
+  await channel.write(encodeV2Line(`OK ${entries.length}`));
+  let bytes = 0;
+  for (let i = 0; i < entries.length && !channel.closed; i += LIST_BATCH) {
+    let text = '';
+    for (const entry of entries.slice(i, i + LIST_BATCH)) text += `${JSON.stringify(describeEntry(library, entry))}\r\n`;
+    const buf = Buffer.from(text, 'utf8');
+    bytes += buf.length;
+    await channel.write(buf);
+  }
+  return { summary: `LIST2 ${entries.length} files`, bytes };
+}
+
+async function answerInfo(path: string, ctx: V2Context): Promise<V2Outcome> {
+  const entry = ctx.library.current.byPath(path);
+  if (!entry) return sendV2Error(ctx.channel, 'NOT_FOUND', `no file ${JSON.stringify(path)} in the library`);
+  let sha256: string;
+  try {
+    sha256 = await ctx.library.sha256(entry);
+  } catch (err) {
+    return sendV2Error(ctx.channel, 'UNREADABLE', `cannot read ${JSON.stringify(path)}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  await ctx.library.tags.obtain(entry, () => readTags(entry));
+  const record = describeEntry(ctx.library, entry);
+  record.sha256 = sha256;
+  await ctx.channel.write(encodeV2Line(`OK ${JSON.stringify(record)}`));
+  return { summary: `INFO ${JSON.stringify(path)}`, bytes: 0 };
+}
+
+async function answerGet(path: string, offset: number, requestedLength: number | undefined, ctx: V2Context): Promise<V2Outcome> {
+  const { library, channel } = ctx;
+  const entry = library.current.byPath(path);
+  if (!entry) return sendV2Error(channel, 'NOT_FOUND', `no file ${JSON.stringify(path)} in the library`);
+  let file: fsp.FileHandle;
+  try {
+    file = await fsp.open(entry.absolutePath, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return sendV2Error(channel, 'NOT_FOUND', `${JSON.stringify(path)} has vanished from the library`);
+    return sendV2Error(channel, 'UNREADABLE', `cannot open ${JSON.stringify(path)}: ${code ?? err}`);
+  }
+  try {
+    const before = await file.stat();
+    const size = before.size;
+    if (offset > size) return await sendV2Error(channel, 'BAD_RANGE', `offset ${offset} is past the end of ${JSON.stringify(path)} (${size} bytes)`);
+    // Like HTTP ranges, a length past the end is cut to what there is.
+    const length = Math.min(requestedLength ?? size - offset, size - offset);
+    // The file as it is now, not as the scan saw it: the hash must describe these bytes.
+    const now: LibraryEntry = { ...entry, size, mtimeMs: before.mtimeMs };
+    const cached = library.hashes.get(now);
+    const hashAsWeGo = !cached && offset === 0 && length === size ? createHash('sha256') : undefined;
+
+    channel.cork();
+    await channel.write(encodeV2Line(formatGetHeader({ size, offset, length })));
+    const { sent } = await sendFileRange(channel, file, offset, length, ctx.readChunkSize, hashAsWeGo && ((c) => hashAsWeGo.update(c)));
+    if (channel.closed) return { summary: `GET ${JSON.stringify(path)} cut off by the client after ${sent} bytes`, bytes: sent };
+
+    const after = await file.stat();
+    if (sent < length) {
+      // The file shrank: keep the framing (pad to the announced length), then say so.
+      await padWithZeros(channel, length - sent);
+      return sendV2Error(channel, 'FILE_CHANGED', `${JSON.stringify(path)} shrank during the transfer; try again`);
+    }
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+      return sendV2Error(channel, 'FILE_CHANGED', `${JSON.stringify(path)} changed during the transfer; try again`);
+    }
+    let sha256: string;
+    if (cached) sha256 = cached;
+    else if (hashAsWeGo) {
+      sha256 = hashAsWeGo.digest('hex');
+      library.hashes.set(now, sha256);
+    } else sha256 = await library.hashes.obtain(now, () => sha256File(entry.absolutePath));
+    await channel.write(encodeV2Line(formatGetTrailer(sha256)));
+    return { summary: `GET ${JSON.stringify(path)} ${offset}+${length} of ${size}`, bytes: sent };
+  } finally {
+    await file.close().catch(() => {});
+  }
+}
+
+async function padWithZeros(channel: ReplyChannel, count: number): Promise<void> {
+  const zeros = Buffer.alloc(Math.min(count, 64 * 1024));
+  while (count > 0 && !channel.closed) {
+    const n = Math.min(count, zeros.length);
+    await channel.write(n === zeros.length ? zeros : zeros.subarray(0, n));
+    count -= n;
+  }
+}
