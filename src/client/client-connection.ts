@@ -2,11 +2,27 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import {
   AudioStreamError,
+  DEFAULT_MAX_LIST_ENTRIES,
+  DEFAULT_MAX_LIST_LINE,
   ListParser,
+  ReplyReader,
   StreamReplyParser,
+  V2_HELLO,
+  V2_HELLO_REPLY,
+  V2_PROBE,
   encodeListRequest,
   encodeStreamRequest,
+  encodeV2Line,
+  formatV2Request,
+  isAudioStreamError,
+  parseGetHeader,
+  parseGetTrailer,
+  parseV2Entry,
+  parseV2Status,
+  type ErrorCode,
   type ListEntry,
+  type V2Entry,
+  type V2Request,
 } from '../protocol/index.js';
 
 export interface ClientConnectionOptions {
@@ -24,17 +40,42 @@ export interface ClientConnectionOptions {
   bodyHighWaterMark?: number;
 }
 
+/** A file on the server as a listing showed it: v1 knows only index and path, v2 much more. */
+export type RemoteEntry = { index: number; path: string } & Partial<Omit<V2Entry, 'path'>>;
+
 export interface ListResult {
-  entries: ListEntry[];
-  /** Set when the list was taken as empty because the server sent nothing. */
+  /** Sorted by index, from 0. */
+  entries: RemoteEntry[];
+  /** Set when the list was taken as empty because the server sent nothing (v1 only). */
   assumedEmpty: boolean;
 }
 
 export interface IncomingFile {
-  /** The size the server announced. */
+  /** The whole file's size. */
   size: number;
-  /** Exactly `size` bytes, then end; or an error if the connection fails first. */
+  /** Where the body starts in the file (0 unless a v2 range was asked for). */
+  offset: number;
+  /** How many body bytes follow. */
+  length: number;
+  /** Exactly `length` bytes, then end; or an error if the connection fails first. */
   body: Readable;
+  /**
+   * v2 only: after the body, the server's SHA-256 of the whole file, or an error
+   * (FILE_CHANGED, or the connection lost before the trailer).
+   */
+  trailer?: Promise<string>;
+}
+
+/** How v2 `ERR` codes surface as client errors. */
+const V2_ERROR_CODES: Record<string, ErrorCode> = {
+  NOT_FOUND: 'NOT_FOUND',
+  UNREADABLE: 'UNREADABLE',
+  BAD_RANGE: 'BAD_RANGE',
+  FILE_CHANGED: 'FILE_CHANGED',
+};
+
+function serverError(code: string, message: string): AudioStreamError {
+  return new AudioStreamError(V2_ERROR_CODES[code] ?? 'SERVER_ERROR', message ? `the server says: ${message}` : `the server answered ${code}`);
 }
 
 type Handler = {
@@ -53,6 +94,12 @@ export class ClientConnection {
   private readonly options: Required<ClientConnectionOptions>;
   private socket: net.Socket | undefined;
   private handler: Handler | undefined;
+  /** The protocol spoken on the current connection, once negotiated. */
+  version: 1 | 2 | undefined;
+  /** A v1 server's answer to the negotiation probe: the listing, kept for the next list(). */
+  private probeList: ListResult | undefined;
+  /** Bytes of the reply in progress received so far (0: the server has said nothing yet). */
+  private replyBytes = 0;
 
   constructor(options: ClientConnectionOptions) {
     this.options = {
@@ -73,9 +120,20 @@ export class ClientConnection {
     return this.socket !== undefined && !this.socket.destroyed;
   }
 
-  /** Connects if not connected (again, after a failure or a server restart). */
-  async connect(): Promise<void> {
+  /**
+   * Connects if not connected (again, after a failure or a server restart) and
+   * negotiates the protocol version.
+   */
+  async connect(signal?: AbortSignal): Promise<void> {
     if (this.connected) return;
+    const socket = await this.openSocket();
+    this.socket = socket;
+    this.version = undefined;
+    this.probeList = undefined;
+    await this.negotiate(socket, signal);
+  }
+
+  private async openSocket(): Promise<net.Socket> {
     const { host, port, connectTimeoutMs } = this.options;
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect({ host, port, noDelay: true });
@@ -99,7 +157,96 @@ export class ClientConnection {
       // Paused means we are waiting on a slow consumer, not on the server.
       if (this.socket === socket && !socket.isPaused()) this.handler?.onTimeout();
     });
-    this.socket = socket;
+    return socket;
+  }
+
+  /**
+   * Sends `HELLO AS/2` and the v1 probe `LIST` together. A v2 server answers the HELLO
+   * (first byte "A") and skips the probe; a v1 server ignores HELLO and answers the LIST
+   * (first byte a digit), which we keep as the listing. No timer decides between them;
+   * only an empty v1 library, which answers nothing at all, is waited out.
+   */
+  private negotiate(socket: net.Socket, signal: AbortSignal | undefined): Promise<void> {
+    const parser = new ListParser();
+    const entries: ListEntry[] = [];
+    let decided: 1 | 2 | undefined;
+    let helloLine = Buffer.alloc(0);
+    const hello = Buffer.concat([encodeV2Line(V2_HELLO), encodeV2Line(V2_PROBE)]);
+    return this.request<void>(socket, hello, signal, (resolve, reject) => {
+      socket.setTimeout(this.options.emptyListTimeoutMs);
+      const asV1 = (chunk: Buffer): void => {
+        try {
+          for (const entry of parser.feed(chunk)) entries.push(entry);
+        } catch (err) {
+          reject(err as AudioStreamError);
+          return;
+        }
+        if (!parser.done) return;
+        if (parser.takeRest().length > 0) {
+          reject(new AudioStreamError('MALFORMED_LIST', 'the server sent bytes after the end of the list'));
+          return;
+        }
+        this.version = 1;
+        this.probeList = { entries: entries.reverse(), assumedEmpty: false };
+        this.finish(socket);
+        resolve();
+      };
+      return {
+        onData: (chunk) => {
+          if (decided === undefined) {
+            decided = chunk[0] === V2_HELLO_REPLY.charCodeAt(0) ? 2 : 1;
+            socket.setTimeout(this.options.idleTimeoutMs);
+          }
+          if (decided === 1) {
+            asV1(chunk);
+            return;
+          }
+          helloLine = Buffer.concat([helloLine, chunk]);
+          const lf = helloLine.indexOf(0x0a);
+          if (lf === -1) {
+            if (helloLine.length > 1024) reject(new AudioStreamError('PROTOCOL_ERROR', 'the server does not speak this protocol'));
+            return;
+          }
+          const line = helloLine.toString('utf8', 0, lf).replace(/\r$/, '');
+          if (!line.startsWith(V2_HELLO_REPLY) || lf + 1 !== helloLine.length) {
+            reject(new AudioStreamError('PROTOCOL_ERROR', `the server does not speak this protocol (it said ${JSON.stringify(line.slice(0, 40))})`));
+            return;
+          }
+          this.version = 2;
+          this.finish(socket);
+          resolve();
+        },
+        onClose: reject,
+        onTimeout: () => {
+          if (decided === undefined) {
+            // Nothing at all: a v1 server with an empty library (v1 cannot say "empty").
+            this.version = 1;
+            this.probeList = { entries: [], assumedEmpty: true };
+            this.finish(socket);
+            resolve();
+          } else {
+            reject(new AudioStreamError('TIMEOUT', `the server stopped answering for ${this.options.idleTimeoutMs / 1000} s`));
+          }
+        },
+      };
+    });
+  }
+
+  /**
+   * Runs `op` on the connection; if a connection that was already open turns out to be
+   * dead before the server said anything (it restarted while we were idle), connects
+   * again and runs it once more.
+   */
+  private async retryOnStale<T>(signal: AbortSignal | undefined, op: () => Promise<T>): Promise<T> {
+    const reused = this.connected;
+    await this.connect(signal);
+    try {
+      return await op();
+    } catch (err) {
+      if (!reused || this.replyBytes > 0 || !isAudioStreamError(err, 'CONNECTION_CLOSED')) throw err;
+      await this.connect(signal);
+      return op();
+    }
   }
 
   /** Closes the connection; a request in progress fails with `reason`. */
@@ -111,9 +258,17 @@ export class ClientConnection {
     if (reason) handler?.onClose(reason);
   }
 
-  /** LIST: resolves with every entry, highest index first as sent. */
+  /** The server's listing, sorted by index: LIST2 over v2, LIST over v1. */
   async list(signal?: AbortSignal): Promise<ListResult> {
-    await this.connect();
+    return this.retryOnStale(signal, () => {
+      if (this.version === 2) return this.list2(signal);
+      const probed = this.probeList;
+      this.probeList = undefined;
+      return probed ? Promise.resolve(probed) : this.list1(signal);
+    });
+  }
+
+  private list1(signal?: AbortSignal): Promise<ListResult> {
     const socket = this.socket!;
     const parser = new ListParser();
     const entries: ListEntry[] = [];
@@ -138,7 +293,7 @@ export class ClientConnection {
               reject(new AudioStreamError('MALFORMED_LIST', 'the server sent bytes after the end of the list'));
             } else {
               this.finish(socket);
-              resolve({ entries, assumedEmpty: false });
+              resolve({ entries: entries.reverse(), assumedEmpty: false });
             }
           }
         },
@@ -158,12 +313,179 @@ export class ClientConnection {
     });
   }
 
+  private list2(signal?: AbortSignal): Promise<ListResult> {
+    const socket = this.socket!;
+    const entries: RemoteEntry[] = [];
+    let expected: number | undefined;
+    return this.v2Request<ListResult>(socket, { kind: 'list2' }, signal, (resolve, reject) => ({
+      line: (text) => {
+        if (expected === undefined) {
+          const status = parseV2Status(text);
+          if (!status.ok) {
+            this.finish(socket); // an ERR reply ends the reply; the connection stays in step
+            reject(serverError(status.code, status.message));
+            return 0;
+          }
+          expected = Number(status.rest);
+          if (!Number.isSafeInteger(expected) || expected < 0 || expected > DEFAULT_MAX_LIST_ENTRIES) {
+            reject(new AudioStreamError('LIST_TOO_LONG', `the server announced ${status.rest} files`));
+            return 0;
+          }
+        } else {
+          entries.push({ index: entries.length, ...parseV2Entry(text) });
+        }
+        if (entries.length === expected) {
+          this.finish(socket);
+          resolve({ entries, assumedEmpty: false });
+        }
+        return 0;
+      },
+      body: () => {},
+    }));
+  }
+
+  /** INFO (v2 only): everything the server knows about one file, hash included. */
+  async info(path: string, signal?: AbortSignal): Promise<V2Entry> {
+    return this.retryOnStale(signal, () => {
+      if (this.version !== 2) return Promise.reject(new AudioStreamError('NEEDS_V2', 'this server speaks only protocol v1, which has no file details'));
+      const socket = this.socket!;
+      return this.v2Request<V2Entry>(socket, { kind: 'info', path }, signal, (resolve, reject) => ({
+        line: (text) => {
+          const status = parseV2Status(text);
+          this.finish(socket);
+          if (!status.ok) reject(serverError(status.code, status.message));
+          else resolve(parseV2Entry(status.rest));
+          return 0;
+        },
+        body: () => {},
+      }));
+    });
+  }
+
+  /**
+   * The bytes of a listed file: GET by path over v2 (from `offset`, with the hash in the
+   * trailer), STREAM by index over v1 (whole files only).
+   */
+  async fetch(entry: Pick<RemoteEntry, 'index' | 'path'>, offset = 0, signal?: AbortSignal): Promise<IncomingFile> {
+    return this.retryOnStale(signal, () => {
+      if (this.version === 2) return this.get(entry.path, offset, signal);
+      if (offset !== 0) return Promise.reject(new AudioStreamError('NEEDS_V2', 'this server speaks only protocol v1, which cannot resume'));
+      return this.streamNow(entry.index, signal);
+    });
+  }
+
+  private get(path: string, offset: number, signal?: AbortSignal): Promise<IncomingFile> {
+    const socket = this.socket!;
+    let body: Readable | undefined;
+    let header: { size: number; offset: number; length: number } | undefined;
+    let received = 0;
+    let state: 'status' | 'body' | 'trailer' = 'status';
+    let settleTrailer: { resolve: (sha: string) => void; reject: (err: AudioStreamError) => void } | undefined;
+    const trailer = new Promise<string>((resolve, reject) => (settleTrailer = { resolve, reject }));
+    trailer.catch(() => {}); // awaited by the consumer; never an unhandled rejection
+    const bodyDone = (): void => {
+      state = 'trailer';
+      body!.push(null);
+      if (socket.isPaused()) socket.resume(); // the trailer must still get through
+    };
+    return this.v2Request<IncomingFile>(socket, { kind: 'get', path, offset, length: undefined }, signal, (resolve, reject) => ({
+      line: (text) => {
+        if (state === 'status') {
+          const status = parseV2Status(text);
+          if (!status.ok) {
+            this.finish(socket);
+            reject(serverError(status.code, status.message));
+            return 0;
+          }
+          header = parseGetHeader(status.rest);
+          body = this.bodyStream(socket);
+          resolve({ ...header, body, trailer });
+          state = 'body';
+          if (header.length === 0) bodyDone();
+          return header.length;
+        }
+        const t = parseGetTrailer(text);
+        this.finish(socket);
+        if ('sha256' in t) settleTrailer!.resolve(t.sha256);
+        else settleTrailer!.reject(serverError(t.code, t.message));
+        return 0;
+      },
+      body: (bytes) => {
+        received += bytes.length;
+        const more = received < header!.length;
+        if (!body!.push(bytes) && more) socket.pause();
+        if (!more) bodyDone();
+      },
+      closed: (err) => {
+        const what =
+          err.code === 'CONNECTION_CLOSED' && header
+            ? new AudioStreamError('TRUNCATED_TRANSFER', `the server closed the connection after ${received} of ${header.length} bytes`)
+            : err;
+        settleTrailer!.reject(what);
+        if (body && state === 'body') body.destroy(what);
+        return !body;
+      },
+    }));
+  }
+
+  /** A body stream whose slow reader pauses the socket (bounded memory). */
+  private bodyStream(socket: net.Socket): Readable {
+    return new Readable({
+      highWaterMark: this.options.bodyHighWaterMark,
+      read: () => {
+        if (this.socket === socket && socket.isPaused()) {
+          socket.resume();
+          socket.setTimeout(this.options.idleTimeoutMs);
+        }
+      },
+    });
+  }
+
+  /**
+   * Sends one v2 request and feeds its reply through a ReplyReader. `closed` (optional)
+   * hears a lost connection first; it returns true if the request promise should
+   * still be rejected (nothing was delivered yet).
+   */
+  private v2Request<T>(
+    socket: net.Socket,
+    request: V2Request,
+    signal: AbortSignal | undefined,
+    start: (
+      resolve: (value: T) => void,
+      reject: (err: AudioStreamError) => void,
+    ) => { line(text: string): number; body(bytes: Buffer): void; closed?: (err: AudioStreamError) => boolean },
+  ): Promise<T> {
+    return this.request<T>(socket, encodeV2Line(formatV2Request(request)), signal, (resolve, reject) => {
+      socket.setTimeout(this.options.idleTimeoutMs);
+      const handler = start(resolve, reject);
+      const reader = new ReplyReader(handler, DEFAULT_MAX_LIST_LINE);
+      return {
+        onData: (chunk) => {
+          try {
+            reader.feed(chunk);
+          } catch (err) {
+            const error = isAudioStreamError(err) ? err : new AudioStreamError('PROTOCOL_ERROR', String(err));
+            if (!handler.closed || handler.closed(error)) reject(error);
+            this.close();
+          }
+        },
+        onClose: (err) => {
+          if (!handler.closed || handler.closed(err)) reject(err);
+        },
+        onTimeout: () => this.close(new AudioStreamError('TIMEOUT', `the server sent nothing for ${this.options.idleTimeoutMs / 1000} s`)),
+      };
+    });
+  }
+
   /**
    * STREAM: resolves once the size has arrived, with a body stream. Reading the body
    * slowly pauses the socket, so memory stays bounded whatever the file size.
    */
   async stream(index: number, signal?: AbortSignal): Promise<IncomingFile> {
-    await this.connect();
+    return this.retryOnStale(signal, () => this.streamNow(index, signal));
+  }
+
+  private streamNow(index: number, signal?: AbortSignal): Promise<IncomingFile> {
     const socket = this.socket!;
     const parser = new StreamReplyParser();
     let body: Readable | undefined;
@@ -181,7 +503,7 @@ export class ClientConnection {
               }
             },
           });
-          resolve({ size: parser.size, body });
+          resolve({ size: parser.size, offset: 0, length: parser.size, body });
         }
         // Pause only mid-body: after the last byte, _read may never be called again to resume.
         if (bytes && body && !body.push(bytes) && !parser.done) socket.pause();
@@ -221,6 +543,8 @@ export class ClientConnection {
     start: (resolve: (value: T) => void, reject: (err: AudioStreamError) => void) => Handler,
   ): Promise<T> {
     if (this.handler) throw new Error('a request is already in progress on this connection');
+    this.replyBytes = 0;
+    if (!bytes.equals(encodeListRequest())) this.probeList = undefined;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       let abortable: Handler | undefined;
@@ -271,6 +595,7 @@ export class ClientConnection {
 
   private onData(socket: net.Socket, chunk: Buffer): void {
     if (this.socket !== socket) return;
+    this.replyBytes += chunk.length;
     if (!this.handler) {
       // Bytes nobody asked for: the peer is not speaking the protocol we expect.
       this.close();

@@ -148,7 +148,7 @@ export class Shell {
       return;
     }
     const width = String(entries.length - 1).length;
-    const lines = [...entries].reverse().map((e) => `${String(e.index).padStart(width)}  ${e.path}\n`);
+    const lines = entries.map((e) => `${String(e.index).padStart(width)}  ${e.path}\n`);
     this.options.output.write(lines.join(''));
   }
 

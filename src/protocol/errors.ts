@@ -18,6 +18,12 @@ export type ErrorCode =
   | 'TRUNCATED_TRANSFER'
   | 'TIMEOUT'
   | 'PROTOCOL_ERROR'
+  | 'NOT_FOUND'
+  | 'UNREADABLE'
+  | 'BAD_RANGE'
+  | 'SERVER_ERROR'
+  | 'NEEDS_V2'
+  | 'INTEGRITY_MISMATCH'
   // files and library
   | 'FILE_VANISHED'
   | 'FILE_CHANGED'
