@@ -14,7 +14,7 @@ Options:
                        (default: AS_PLAYER, else "${DEFAULT_PLAYER}")
   -h, --help           show this help
 
-Commands (type help in the shell): list, get N, stream N, stream+ N, help, quit.
+Commands (type help in the shell): list, find, info, get, stream, stream+, verify, help, quit.
 Commands can also be piped in: printf 'list\\nget 0\\n' | as-client
 `;
 

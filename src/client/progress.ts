@@ -3,6 +3,8 @@ import cliProgress from 'cli-progress';
 /** Shows how a transfer goes: a live bar on a terminal, nothing until the summary elsewhere. */
 export interface TransferProgress {
   update(bytes: number): void;
+  /** Changes the text before the bar (e.g. "get 3/7"). */
+  setLabel(label: string): void;
   /** Removes the bar; returns the summary line, e.g. "1.20 MB in 0.31 s, 3.87 MB/s". */
   finish(bytes: number): string;
 }
@@ -18,19 +20,21 @@ function rate(bytes: number, ms: number): string {
   return ms <= 0 ? '-' : `${((bytes / 1e6) / (ms / 1000)).toFixed(2)} MB/s`;
 }
 
+/** "1.20 MB in 0.31 s, 3.87 MB/s" */
+export function describeTransfer(bytes: number, ms: number): string {
+  return `${formatBytes(bytes)} in ${(ms / 1000).toFixed(2)} s, ${rate(bytes, ms)}`;
+}
+
 export function createProgress(label: string, total: number, output: NodeJS.WriteStream | null): TransferProgress {
   const started = performance.now();
-  const summary = (bytes: number): string => {
-    const ms = performance.now() - started;
-    return `${formatBytes(bytes)} in ${(ms / 1000).toFixed(2)} s, ${rate(bytes, ms)}`;
-  };
+  const summary = (bytes: number): string => describeTransfer(bytes, performance.now() - started);
   if (!output?.isTTY || total === 0) {
-    return { update() {}, finish: summary };
+    return { update() {}, setLabel() {}, finish: summary };
   }
   const bar = new cliProgress.SingleBar(
     {
       stream: output,
-      format: `${label} [{bar}] {percentage}% | {done} of {all} | {speed} | {eta_formatted} left`,
+      format: `{label} [{bar}] {percentage}% | {done} of {all} | {speed} | {eta_formatted} left`,
       barsize: 24,
       hideCursor: true,
       clearOnComplete: true,
@@ -40,8 +44,11 @@ export function createProgress(label: string, total: number, output: NodeJS.Writ
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0, { speed: '-', done: formatBytes(0), all: formatBytes(total) });
+  bar.start(total, 0, { label, speed: '-', done: formatBytes(0), all: formatBytes(total) });
   return {
+    setLabel(text) {
+      bar.update({ label: text });
+    },
     update(bytes) {
       bar.update(bytes, { speed: rate(bytes, performance.now() - started), done: formatBytes(bytes) });
     },

@@ -1,19 +1,26 @@
 import readline from 'node:readline';
-import { AudioStreamError, isAudioStreamError, type ListEntry } from '../protocol/index.js';
-import type { ClientConnection, IncomingFile } from './client-connection.js';
+import { AudioStreamError, isAudioStreamError } from '../protocol/index.js';
+import type { ClientConnection, IncomingFile, RemoteEntry } from './client-connection.js';
+import { Downloader } from './downloader.js';
 import { FilePlaybackFeeder } from './file-playback-feeder.js';
+import { formatInfo, formatListing, matchesWords, selectEntries } from './listing-format.js';
 import type { LocalLibrary } from './local-library.js';
 import { Player } from './player.js';
-import { createProgress, type TransferProgress } from './progress.js';
+import { createProgress, describeTransfer, formatBytes, type TransferProgress } from './progress.js';
 import { playBody, saveFile } from './transfer.js';
 
-export const COMMANDS = ['list', 'get', 'stream', 'stream+', 'help', 'quit'] as const;
+export const COMMANDS = ['list', 'find', 'info', 'get', 'stream', 'stream+', 'verify', 'help', 'quit'] as const;
 
 const HELP = `Commands:
-  list          list the server's library (index and path)
-  get N         save file N into the local library
+  list          list the server's library (number, title — artist — album, or the path)
+  find WORDS    list the files whose path or tags contain every word
+  info N        everything known about file N: tags, size, SHA-256, local copy
+  get N...      save files into the local library: get 3, get 3 5 7, get 3-9,
+                get all, or get FOLDER. Interrupted transfers resume; files already
+                saved and intact are skipped
   stream N      play file N (pipe it into the player), saving nothing
   stream+ N     play file N and save it, from one transfer
+  verify        check the local library against the server's hashes
   help          show this help
   quit          leave (so does Ctrl-D)
 Ctrl-C cancels a transfer in progress; at the prompt, press it twice to leave.
@@ -38,7 +45,8 @@ export interface ShellOptions {
  */
 export class Shell {
   private readonly options: ShellOptions;
-  private listing: Map<number, ListEntry> | undefined;
+  private listing: Map<number, RemoteEntry> | undefined;
+  private readonly downloader: Downloader;
   private current: AbortController | undefined;
   private failures = 0;
   private rl: readline.Interface | undefined;
@@ -46,6 +54,7 @@ export class Shell {
 
   constructor(options: ShellOptions) {
     this.options = options;
+    this.downloader = new Downloader(options.connection, options.library);
   }
 
   async run(): Promise<number> {
@@ -113,8 +122,17 @@ export class Shell {
         case 'list':
           await this.list(controller.signal);
           break;
+        case 'find':
+          await this.find(args, controller.signal);
+          break;
+        case 'info':
+          await this.info(this.parseIndex(args), controller.signal);
+          break;
         case 'get':
-          await this.transfer(this.parseIndex(args), { save: true, play: false }, controller.signal);
+          await this.get(args, controller.signal);
+          break;
+        case 'verify':
+          await this.verify(controller.signal);
           break;
         case 'stream':
           await this.transfer(this.parseIndex(args), { save: false, play: true }, controller.signal);
@@ -147,15 +165,111 @@ export class Shell {
       this.options.output.write('(the library is empty)\n');
       return;
     }
-    const width = String(entries.length - 1).length;
-    const lines = entries.map((e) => `${String(e.index).padStart(width)}  ${e.path}\n`);
-    this.options.output.write(lines.join(''));
+    this.options.output.write(formatListing(entries, entries.length));
   }
 
-  private async fetchList(signal: AbortSignal): Promise<ListEntry[]> {
+  private async find(words: string[], signal: AbortSignal): Promise<void> {
+    if (words.length === 0) throw new AudioStreamError('USAGE', 'say what to look for: find WORDS');
+    const entries = await this.fetchList(signal);
+    const hits = entries.filter((e) => matchesWords(e, words));
+    this.options.output.write(hits.length ? formatListing(hits, entries.length) : `(no file matches ${words.join(' ')})\n`);
+  }
+
+  private async info(index: number, signal: AbortSignal): Promise<void> {
+    const entry = await this.entry(index, signal);
+    const details = await this.options.connection.info(entry.path, signal);
+    Object.assign(entry, details);
+    const state = await this.downloader.localState(entry, signal);
+    const local =
+      state.kind === 'ok' ? 'saved, matches the server'
+      : state.kind === 'missing' ? 'not saved'
+      : state.kind === 'partial' ? `partial (${formatBytes(state.bytes)} so far; get ${index} resumes)`
+      : state.kind === 'different' ? 'saved, but DIFFERS from the server (get it again)'
+      : 'saved (not verified)';
+    this.options.output.write(formatInfo(entry, local));
+  }
+
+  private async fetchList(signal: AbortSignal): Promise<RemoteEntry[]> {
     const result = await this.options.connection.list(signal);
     this.listing = new Map(result.entries.map((e) => [e.index, e]));
     return result.entries;
+  }
+
+  /** The listing, fetched if there is none yet. */
+  private async currentListing(signal: AbortSignal): Promise<RemoteEntry[]> {
+    if (!this.listing) await this.fetchList(signal);
+    return [...this.listing!.values()];
+  }
+
+  private async get(args: string[], signal: AbortSignal): Promise<void> {
+    let entries = await this.currentListing(signal);
+    // An index beyond the listing we have may exist on the server by now: list again first.
+    if (args.some((a) => /^\d+(-\d+)?$/.test(a) && Number(a.split('-').pop()) >= entries.length)) entries = await this.fetchList(signal);
+    const chosen = selectEntries(args, entries);
+    const knownTotal = chosen.every((e) => e.size !== undefined) ? chosen.reduce((sum, e) => sum + e.size!, 0) : undefined;
+    const many = chosen.length > 1;
+    const overall = many && knownTotal !== undefined ? this.progress(`get 1/${chosen.length}`, knownTotal) : undefined;
+    let done = 0;
+    let failed = 0;
+    let saved = 0;
+    for (const [i, entry] of chosen.entries()) {
+      if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
+      overall?.setLabel(`get ${i + 1}/${chosen.length}`);
+      const single = overall ? undefined : this.progress(`get ${truncateMiddle(entry.path, 32)}`, entry.size ?? 0);
+      const started = performance.now();
+      try {
+        const result = await this.downloader.download(entry, {
+          signal,
+          skipIfVerified: true,
+          onFlushed: (n) => (overall ? overall.update(done + n) : single?.update(n)),
+        });
+        single?.finish(result.transferred);
+        const summary = describeTransfer(result.transferred, performance.now() - started);
+        if (result.outcome === 'already-saved') {
+          this.options.output.write(`already saved and verified: ${entry.path}\n`);
+        } else {
+          saved++;
+          const resumed = result.resumedFrom > 0 ? `, resumed at ${formatBytes(result.resumedFrom)}` : '';
+          const verified = this.options.connection.version === 2 ? ', verified' : '';
+          this.options.output.write(`saved ${entry.path} (${summary}${resumed}${verified})\n`);
+        }
+      } catch (err) {
+        if (!overall) single?.finish(0);
+        if (isAudioStreamError(err, 'CANCELLED') || !many) throw err;
+        failed++;
+        this.failures++;
+        this.report(err, entry.path);
+      } finally {
+        done += entry.size ?? 0;
+      }
+    }
+    if (overall) overall.finish(done);
+    if (many) this.options.output.write(`${saved} saved, ${chosen.length - saved - failed} already there, ${failed} failed\n`);
+  }
+
+  private async verify(signal: AbortSignal): Promise<void> {
+    const entries = await this.fetchList(signal);
+    if (this.options.connection.version !== 2) {
+      throw new AudioStreamError('NEEDS_V2', 'verify needs hashes, which this v1-only server cannot give');
+    }
+    const counts = { ok: 0, missing: 0, different: 0, partial: 0 };
+    for (const entry of entries) {
+      if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
+      const state = await this.downloader.localState(entry, signal);
+      const kind = state.kind === 'unverified' ? 'ok' : state.kind;
+      counts[kind]++;
+      this.options.output.write(`${kind.padEnd(9)} ${entry.path}\n`);
+    }
+    this.options.output.write(`${counts.ok} ok, ${counts.missing} missing, ${counts.different} different, ${counts.partial} partial\n`);
+    // Missing and partial files are a sync not yet done; a different file is damage.
+    if (counts.different > 0) {
+      throw new AudioStreamError('INTEGRITY_MISMATCH', `${counts.different} local file${counts.different === 1 ? '' : 's'} differ from the server: get ${counts.different === 1 ? 'it' : 'them'} again`);
+    }
+  }
+
+  private progress(label: string, total: number): TransferProgress {
+    const stream = this.options.interactive ? (this.options.errors as NodeJS.WriteStream) : null;
+    return createProgress(label, total, stream);
   }
 
   private parseIndex(args: string[]): number {
@@ -166,7 +280,7 @@ export class Shell {
   }
 
   /** Finds entry `index`, fetching the list first if this index has not been listed. */
-  private async entry(index: number, signal: AbortSignal): Promise<ListEntry> {
+  private async entry(index: number, signal: AbortSignal): Promise<RemoteEntry> {
     if (!this.listing?.has(index)) await this.fetchList(signal);
     const entry = this.listing!.get(index);
     if (!entry) {
@@ -176,6 +290,7 @@ export class Shell {
     return entry;
   }
 
+  /** stream (play only) and stream+ (play and save, from one transfer). */
   private async transfer(index: number, mode: { save: boolean; play: boolean }, signal: AbortSignal): Promise<void> {
     const { connection, library, output } = this.options;
     const entry = await this.entry(index, signal);
@@ -199,7 +314,7 @@ export class Shell {
     let file: IncomingFile | undefined;
     let progress: TransferProgress | undefined;
     try {
-      file = await connection.stream(index, signal);
+      file = await connection.fetch(entry, 0, signal);
       progress = this.progressFor(entry.path, file.size, mode);
       let feeding: Promise<void> | undefined;
       let fedBytes: (() => number) | undefined;
@@ -209,6 +324,8 @@ export class Shell {
         await saveFile(file, finalPath, { onFlushed: (n) => progress!.update(n) });
       } else {
         const result = await playBody(file.body, player!, (n) => progress!.update(n));
+        // Over v2 the trailer says whether the bytes were right; the player heard them anyway.
+        if (file.trailer) await file.trailer;
         const exit = await player!.exited;
         if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
         this.reportPlayback(entry.path, result.quitEarly, exit.code);

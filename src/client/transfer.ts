@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, promises as fsp } from 'node:fs';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
@@ -8,23 +9,36 @@ import { LocalLibrary, writeError } from './local-library.js';
 import type { Player } from './player.js';
 
 export interface SaveOptions {
-  /** Called as bytes reach the file (after each write completes), with the running total. */
+  /**
+   * Called as bytes reach the file (after each write completes), with the file's length
+   * so far, a resumed prefix included.
+   */
   onFlushed?: (bytes: number) => void;
   /** Called once the temporary file exists, with its path. */
   onTemporaryFile?: (path: string) => void;
+  /**
+   * Keep the partial file after a broken transfer, so that a later get can resume it
+   * (v2). Bytes that failed verification are never kept.
+   */
+  keepPartial?: boolean;
 }
+
+/** Failures after which the bytes already written are still good for resuming. */
+const RESUMABLE: ReadonlySet<string> = new Set(['TRUNCATED_TRANSFER', 'CONNECTION_CLOSED', 'TIMEOUT', 'CANCELLED']);
 
 /**
  * Saves a file body at `finalPath`. Bytes go to a temporary name beside it; only a
- * complete file (every announced byte, flushed to disk) is renamed into place, so a
- * failure never leaves a truncated file at the final name. Reading the body only as fast
- * as the disk takes it pauses the socket: memory stays bounded.
+ * complete file (every byte, flushed to disk, and over v2 matching the server's SHA-256)
+ * is renamed into place, so a failure never leaves a truncated or corrupt file at the
+ * final name. A body that starts at an offset continues the temporary file from there.
+ * Reading the body only as fast as the disk takes it pauses the socket: memory stays bounded.
  */
 export async function saveFile(file: IncomingFile, finalPath: string, options: SaveOptions = {}): Promise<void> {
   const temporaryPath = LocalLibrary.temporaryPathFor(finalPath);
+  const resuming = file.offset > 0;
   // A plain descriptor, not a FileHandle: a FileHandle lent to a write stream cannot be
   // closed by us afterwards (its close waits on the stream forever).
-  const fd = await openFile(temporaryPath, 'w').catch((err: unknown) => {
+  const fd = await openFile(temporaryPath, resuming ? 'r+' : 'w').catch((err: unknown) => {
     throw writeError(`cannot write ${temporaryPath}`, err);
   });
   let fdOpen = true;
@@ -35,24 +49,45 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
     }
   };
   let written = 0;
+  let keep = false;
   try {
-    options.onTemporaryFile?.(temporaryPath);
-    const out = createWriteStream('', { fd, autoClose: false, highWaterMark: 1024 * 1024 });
-    let writeError_: unknown;
-    out.on('error', (err) => (writeError_ = err));
-    for await (const chunk of file.body as AsyncIterable<Buffer>) {
-      if (writeError_) break;
-      const ok = out.write(chunk, (err) => {
-        if (err) return;
-        written += chunk.length;
-        options.onFlushed?.(written);
-      });
-      if (!ok) await waitForDrainOrError(out);
+    const hash = file.trailer ? createHash('sha256') : undefined;
+    if (resuming) {
+      await ftruncate(fd, file.offset);
+      if (hash) await hashPrefix(fd, file.offset, hash);
     }
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    if (writeError_) throw writeError_;
-    if (written !== file.size) {
-      throw new AudioStreamError('TRUNCATED_TRANSFER', `received ${written} of ${file.size} bytes`);
+    options.onTemporaryFile?.(temporaryPath);
+    options.onFlushed?.(file.offset);
+    const out = createWriteStream('', { fd, autoClose: false, start: file.offset, highWaterMark: 1024 * 1024 });
+    let streamError: unknown;
+    out.on('error', (err) => (streamError = err));
+    try {
+      for await (const chunk of file.body as AsyncIterable<Buffer>) {
+        if (streamError) break;
+        hash?.update(chunk);
+        const ok = out.write(chunk, (err) => {
+          if (err) return;
+          written += chunk.length;
+          options.onFlushed?.(file.offset + written);
+        });
+        if (!ok) await waitForDrainOrError(out);
+      }
+    } finally {
+      await new Promise<void>((resolve) => out.end(() => resolve()));
+    }
+    if (streamError) throw streamError;
+    if (written !== file.length) {
+      throw new AudioStreamError('TRUNCATED_TRANSFER', `received ${written} of ${file.length} bytes`);
+    }
+    if (file.trailer && hash) {
+      const expected = await file.trailer;
+      const actual = hash.digest('hex');
+      if (actual !== expected) {
+        throw new AudioStreamError(
+          'INTEGRITY_MISMATCH',
+          `the file's SHA-256 does not match the server's (got ${actual.slice(0, 12)}…, expected ${expected.slice(0, 12)}…): it was corrupted on the way${resuming ? ' or changed since the partial download' : ''}`,
+        );
+      }
     }
     await fdatasync(fd);
     await closeFd();
@@ -61,15 +96,37 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
     });
   } catch (err) {
     file.body.destroy();
+    keep = options.keepPartial === true && isAudioStreamError(err) && RESUMABLE.has(err.code) && file.offset + written > 0;
     await closeFd().catch(() => {});
-    await fsp.rm(temporaryPath, { force: true }).catch(() => {});
+    if (!keep) await fsp.rm(temporaryPath, { force: true }).catch(() => {});
     throw isAudioStreamError(err) ? err : writeError(`cannot write ${finalPath}`, err);
   }
+}
+
+/** Feeds the first `length` bytes of an open file into `hash` (the part a resume keeps). */
+async function hashPrefix(fd: number, length: number, hash: Hash): Promise<void> {
+  const buf = Buffer.allocUnsafe(1024 * 1024);
+  let pos = 0;
+  while (pos < length) {
+    const { bytesRead } = await read(fd, buf, 0, Math.min(buf.length, length - pos), pos);
+    if (bytesRead === 0) throw new AudioStreamError('WRITE_FAILED', 'the partial file is shorter than expected');
+    hash.update(buf.subarray(0, bytesRead));
+    pos += bytesRead;
+  }
+}
+
+/** SHA-256 of a local file, as lowercase hex. */
+export async function sha256OfLocalFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of fs.createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest('hex');
 }
 
 const openFile = promisify(fs.open);
 const closeFile = promisify(fs.close);
 const fdatasync = promisify(fs.fdatasync);
+const ftruncate = promisify(fs.ftruncate);
+const read = promisify(fs.read);
 
 function waitForDrainOrError(out: NodeJS.WritableStream): Promise<void> {
   return new Promise((resolve) => {

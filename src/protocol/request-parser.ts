@@ -67,7 +67,8 @@ export class RequestParser {
       let lineEnd = pos + lf;
       if (lineEnd > pos && buf[lineEnd - 1] === CR) lineEnd--;
       if (lineEnd - pos > this.maxLineLength) throw tooLong(this.maxLineLength);
-      const line = buf.toString('latin1', pos, lineEnd);
+      // UTF-8: v1 lines are ASCII, and a v2 request carries paths in any script.
+      const line = buf.toString('utf8', pos, lineEnd);
       pos += lf + 1;
 
       if (line === LIST_COMMAND) {

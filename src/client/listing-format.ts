@@ -1,0 +1,94 @@
+import { AudioStreamError } from '../protocol/index.js';
+import type { RemoteEntry } from './client-connection.js';
+import { formatBytes } from './progress.js';
+
+/** `3:07`, or `1:02:03` for an hour or more. */
+export function formatDuration(seconds: number): string {
+  const total = Math.round(seconds);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+/** One line per file: index, then "title — artist — album (m:ss)" when tags are known, else the path. */
+export function formatListing(entries: readonly RemoteEntry[], total: number): string {
+  const width = String(Math.max(0, total - 1)).length;
+  return entries
+    .map((e) => {
+      const described = e.title ? [e.title, e.artist, e.album].filter(Boolean).join(' — ') : e.path;
+      const duration = e.duration !== undefined ? `  (${formatDuration(e.duration)})` : '';
+      return `${String(e.index).padStart(width)}  ${described}${duration}\n`;
+    })
+    .join('');
+}
+
+/** Everything known about one file, one field per line. */
+export function formatInfo(entry: RemoteEntry, localStatus: string): string {
+  const rows: [string, string | undefined][] = [
+    ['index', String(entry.index)],
+    ['path', entry.path],
+    ['title', entry.title],
+    ['artist', entry.artist],
+    ['album', entry.album],
+    ['track', entry.track?.toString()],
+    ['duration', entry.duration !== undefined ? formatDuration(entry.duration) : undefined],
+    ['codec', entry.codec],
+    ['sample rate', entry.sampleRate ? `${entry.sampleRate} Hz` : undefined],
+    ['bitrate', entry.bitrate ? `${Math.round(entry.bitrate / 1000)} kbit/s` : undefined],
+    ['size', entry.size !== undefined ? `${entry.size} bytes (${formatBytes(entry.size)})` : undefined],
+    ['modified', entry.mtime !== undefined ? new Date(entry.mtime).toISOString() : undefined],
+    ['sha256', entry.sha256],
+    ['local copy', localStatus],
+  ];
+  return rows
+    .filter((r): r is [string, string] => r[1] !== undefined)
+    .map(([k, v]) => `${`${k}:`.padEnd(12)} ${v}\n`)
+    .join('');
+}
+
+/** Case- and accent-insensitive form used by find. */
+function fold(s: string): string {
+  return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/** True when every word occurs in the path or the tags. */
+export function matchesWords(entry: RemoteEntry, words: readonly string[]): boolean {
+  const haystack = fold([entry.path, entry.title, entry.artist, entry.album].filter(Boolean).join('\n'));
+  return words.every((w) => haystack.includes(fold(w)));
+}
+
+/**
+ * Which files a `get` names: `3`, `3 5 7`, `3-9`, `all`, or a folder (`get Aurora Tones`,
+ * everything below that path). Numbers refer to the listing shown by `list`.
+ */
+export function selectEntries(args: readonly string[], entries: readonly RemoteEntry[]): RemoteEntry[] {
+  if (args.length === 0) throw new AudioStreamError('USAGE', 'say which files: get 3, get 3 5 7, get 3-9, get all, or get FOLDER');
+  if (args.length === 1 && args[0]!.toLowerCase() === 'all') return [...entries];
+  const numeric = args.every((a) => /^\d+(-\d+)?$/.test(a));
+  if (!numeric) {
+    const folder = args.join(' ').replace(/\/+$/, '');
+    const chosen = entries.filter((e) => e.path === folder || e.path.startsWith(`${folder}/`));
+    if (chosen.length === 0) throw new AudioStreamError('BAD_INDEX', `no file or folder "${folder}" on the server (type list)`);
+    return chosen;
+  }
+  const byIndex = new Map(entries.map((e) => [e.index, e]));
+  const chosen: RemoteEntry[] = [];
+  const seen = new Set<number>();
+  for (const arg of args) {
+    const [from, to] = arg.split('-').map(Number) as [number, number | undefined];
+    const last = to ?? from;
+    if (last < from) throw new AudioStreamError('USAGE', `the range ${arg} runs backwards`);
+    for (let i = from; i <= last; i++) {
+      const entry = byIndex.get(i);
+      if (!entry) {
+        throw new AudioStreamError('BAD_INDEX', entries.length === 0 ? `no file ${i}: the server's library is empty` : `no file ${i}: the server has files 0 to ${entries.length - 1} (type list)`);
+      }
+      if (!seen.has(i)) {
+        seen.add(i);
+        chosen.push(entry);
+      }
+    }
+  }
+  return chosen;
+}
