@@ -115,7 +115,7 @@ describe('files of 4 GiB and more', () => {
       assert.equal(file.length, size);
       const hash = createHash('sha256');
       let received = 0;
-      let last = Buffer.alloc(0);
+      let last: Buffer = Buffer.alloc(0);
       for await (const chunk of file.body as AsyncIterable<Buffer>) {
         hash.update(chunk);
         received += chunk.length;
