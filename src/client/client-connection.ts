@@ -430,7 +430,7 @@ export class ClientConnection {
 
   /** A body stream whose slow reader pauses the socket (bounded memory). */
   private bodyStream(socket: net.Socket): Readable {
-    return new Readable({
+    const body = new Readable({
       highWaterMark: this.options.bodyHighWaterMark,
       read: () => {
         if (this.socket === socket && socket.isPaused()) {
@@ -439,6 +439,7 @@ export class ClientConnection {
         }
       },
     });
+    return keepErrorForReader(body);
   }
 
   /**
@@ -503,6 +504,7 @@ export class ClientConnection {
               }
             },
           });
+          keepErrorForReader(body);
           resolve({ size: parser.size, offset: 0, length: parser.size, body });
         }
         // Pause only mid-body: after the last byte, _read may never be called again to resume.
@@ -626,4 +628,15 @@ export class ClientConnection {
         return new AudioStreamError('CONNECTION_FAILED', `cannot connect to ${where}: ${err.code ?? err.message}`, { cause: err });
     }
   }
+}
+
+/**
+ * The connection can fail before the consumer starts reading (the server closes right
+ * after a short body while the consumer is still opening its file). An 'error' with no
+ * listener would crash the process; the error stays stored on the stream, and reading it
+ * (for await, pipeline) still throws it.
+ */
+function keepErrorForReader(body: Readable): Readable {
+  body.on('error', () => {});
+  return body;
 }

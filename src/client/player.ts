@@ -22,7 +22,8 @@ export function parsePlayerCommand(commandLine: string): string[] {
   const argv: string[] = [];
   for (const word of words) {
     if (typeof word !== 'string') {
-      const op = 'op' in word ? word.op : 'comment' in word ? '#' : String(word);
+      // A glob comes back as { op: 'glob', pattern }: show the pattern the user typed.
+      const op = 'pattern' in word ? word.pattern : 'op' in word ? word.op : 'comment' in word ? '#' : String(word);
       throw new AudioStreamError('USAGE', `the player command may not contain shell syntax like "${op}": give a program and its arguments`);
     }
     argv.push(word);

@@ -1,9 +1,18 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import type { promises as fsp } from 'node:fs';
 
-/** Lowercase hex SHA-256 of a whole file, read as a stream (never held in memory). */
-export async function sha256File(path: string): Promise<string> {
+const READ_CHUNK = 1024 * 1024;
+
+/** Lowercase hex SHA-256 of an open file from its start, read in chunks (never held in memory). */
+export async function sha256OfOpenFile(file: fsp.FileHandle): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) hash.update(chunk);
+  const buf = Buffer.allocUnsafe(READ_CHUNK);
+  let position = 0;
+  for (;;) {
+    const { bytesRead } = await file.read(buf, 0, buf.length, position);
+    if (bytesRead === 0) break;
+    hash.update(buf.subarray(0, bytesRead));
+    position += bytesRead;
+  }
   return hash.digest('hex');
 }

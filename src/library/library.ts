@@ -1,7 +1,8 @@
-import { promises as fsp, watch, type FSWatcher } from 'node:fs';
+import { constants as fsConstants, promises as fsp, watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
 import { AudioStreamError } from '../protocol/index.js';
 import { FileFactsCache } from './file-facts-cache.js';
-import { sha256File } from './file-hasher.js';
+import { sha256OfOpenFile } from './file-hasher.js';
 import { LibraryIndex } from './library-index.js';
 import { scanLibrary, type LibraryEntry } from './scan.js';
 import { readTags, type AudioTags } from './tag-reader.js';
@@ -45,6 +46,8 @@ export class Library {
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private tagPass: Promise<void> = Promise.resolve();
+  /** The library root with every link resolved: what "inside the library" means. */
+  private realRoot = '';
   /** SHA-256 of each file, by identity (path, size, mtime): computed once, served many times. */
   readonly hashes = new FileFactsCache<string>();
   /** Tags of each file, by identity, read in the background after each scan. */
@@ -69,6 +72,7 @@ export class Library {
     }
     const scanOptions = options.onSkip ? { onSkip: options.onSkip } : {};
     const library = new Library(root, new LibraryIndex(await scanLibrary(root, scanOptions)), options);
+    library.realRoot = await fsp.realpath(root);
     const interval = options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
     if (interval > 0) {
       library.timer = setInterval(() => {
@@ -81,9 +85,40 @@ export class Library {
     return library;
   }
 
+  /**
+   * Opens a listed file for reading, checking again that it lies inside the library: a
+   * link swapped in since the scan must not serve a byte from outside. The resolved path
+   * is opened with O_NOFOLLOW, so a last-moment swap of the file itself fails instead.
+   * @throws AudioStreamError FILE_VANISHED, UNSAFE_PATH or UNREADABLE (with `busy` when
+   * the process is out of file descriptors).
+   */
+  async openFile(entry: LibraryEntry): Promise<fsp.FileHandle> {
+    try {
+      const real = await fsp.realpath(entry.absolutePath);
+      if (real !== this.realRoot && !real.startsWith(this.realRoot + path.sep)) {
+        throw new AudioStreamError('UNSAFE_PATH', `"${entry.path}" now points outside the library`);
+      }
+      return await fsp.open(real, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    } catch (err) {
+      if (err instanceof AudioStreamError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new AudioStreamError('FILE_VANISHED', `"${entry.path}" has vanished from the library`);
+      if (code === 'EMFILE' || code === 'ENFILE') throw new AudioStreamError('UNREADABLE', 'the server is out of file descriptors; try again in a moment');
+      if (code === 'ELOOP') throw new AudioStreamError('UNSAFE_PATH', `"${entry.path}" was replaced by a link`);
+      throw new AudioStreamError('UNREADABLE', `cannot open "${entry.path}": ${code ?? err}`);
+    }
+  }
+
   /** The hash of a file, from the cache or by reading it once. */
-  sha256(entry: LibraryEntry): Promise<string> {
-    return this.hashes.obtain(entry, () => sha256File(entry.absolutePath));
+  async sha256(entry: LibraryEntry): Promise<string> {
+    const file = await this.openFile(entry);
+    try {
+      // Keyed by the file as it is now, not as the last scan saw it.
+      const { size, mtimeMs } = await file.stat();
+      return await this.hashes.obtain({ absolutePath: entry.absolutePath, size, mtimeMs }, () => sha256OfOpenFile(file));
+    } finally {
+      await file.close();
+    }
   }
 
   /** Resolves when tags of the current snapshot have been read (as far as they can be). */

@@ -1,4 +1,3 @@
-import { promises as fsp } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Library, LibraryEntry } from '../library/index.js';
 import {
@@ -19,6 +18,9 @@ import type { ReplyChannel } from './reply-channel.js';
 import { waitForDrain } from './socket-writes.js';
 import { answerV2, sendV2Error } from './v2-handlers.js';
 
+export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+
 export interface ConnectionOptions {
   library: Library;
   log: Logger;
@@ -27,6 +29,14 @@ export interface ConnectionOptions {
   readChunkSize: number;
   /** Requests parsed but not yet answered before we stop reading from the socket. */
   maxQueuedRequests: number;
+  /** A connection with no traffic either way for this long is closed (default 300 s). */
+  idleTimeoutMs?: number;
+  /**
+   * A request begun must be complete within this long (a slowloris sending one byte at a
+   * time would keep resetting an inactivity timer, so this one is not reset by bytes).
+   * Default 10 s.
+   */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -57,6 +67,8 @@ export class ServerConnection implements ReplyChannel {
   private probePending = false;
   /** The request stream could not be framed; we are closing and ignore what else comes. */
   private inputBroken = false;
+  /** Running while part of a request has arrived but not the rest. */
+  private requestTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
@@ -64,6 +76,9 @@ export class ServerConnection implements ReplyChannel {
     this.peer = formatPeer(socket.remoteAddress, socket.remotePort);
     this.parser = new RequestParser({ maxLineLength: options.maxRequestLine });
     socket.setNoDelay(true);
+    const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    socket.setTimeout(idleMs);
+    socket.on('timeout', () => this.fail(`no traffic for ${idleMs / 1000} s`));
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => {}); // 'close' follows; a reset client is not our error
     socket.on('end', () => {
@@ -96,6 +111,14 @@ export class ServerConnection implements ReplyChannel {
       }
       this.fail(message);
       return;
+    }
+    if (this.parser.bufferedBytes === 0) {
+      clearTimeout(this.requestTimer);
+      this.requestTimer = undefined;
+    } else if (!this.requestTimer) {
+      const ms = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+      this.requestTimer = setTimeout(() => this.fail(`request not completed within ${ms / 1000} s`), ms);
+      this.requestTimer.unref();
     }
     this.queue.push(...requests);
     if (this.queue.length >= this.options.maxQueuedRequests) this.socket.pause();
@@ -134,6 +157,10 @@ export class ServerConnection implements ReplyChannel {
 
   get closed(): boolean {
     return this.isClosed;
+  }
+
+  get pendingBytes(): number {
+    return this.socket.writableLength;
   }
 
   cork(): void {
@@ -213,12 +240,7 @@ export class ServerConnection implements ReplyChannel {
       // v1 has no way to say "error": closing is the only honest answer.
       throw new AudioStreamError('BAD_INDEX', `STREAM ${i}: no such index (the library has ${this.options.library.current.v1Entries.length} files)`);
     }
-    let file: fsp.FileHandle;
-    try {
-      file = await fsp.open(entry.absolutePath, 'r');
-    } catch (err) {
-      throw new AudioStreamError('FILE_VANISHED', `STREAM ${i} "${entry.path}": cannot open (${(err as NodeJS.ErrnoException).code ?? err})`);
-    }
+    const file = await this.options.library.openFile(entry);
     try {
       const { size } = await file.stat();
       if (size > MAX_V1_SIZE) {
@@ -250,6 +272,7 @@ export class ServerConnection implements ReplyChannel {
   }
 
   private onClose(): void {
+    clearTimeout(this.requestTimer);
     if (this.isClosed) return;
     this.isClosed = true;
     this.queue.length = 0;

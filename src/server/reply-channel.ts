@@ -5,6 +5,8 @@ export interface ReplyChannel {
   /** Holds small writes back so that a header and the first body bytes leave together. */
   cork(): void;
   uncork(): void;
+  /** Bytes written but not yet handed to the OS; 0 means every buffer written so far may be reused. */
+  readonly pendingBytes: number;
   /** The peer has gone: stop producing. */
   readonly closed: boolean;
 }

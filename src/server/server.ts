@@ -1,7 +1,7 @@
 import net, { type AddressInfo } from 'node:net';
 import type { Library } from '../library/index.js';
 import { DEFAULT_MAX_REQUEST_LINE } from '../protocol/index.js';
-import { ServerConnection } from './connection.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, ServerConnection } from './connection.js';
 import { silentLogger, type Logger } from './log.js';
 
 export interface AudioServerOptions {
@@ -12,16 +12,28 @@ export interface AudioServerOptions {
   maxQueuedRequests?: number;
   /** Pending connections the kernel may queue before accept (the original used 10). */
   backlog?: number;
+  /** Connections open at once; more are closed on arrival. */
+  maxConnections?: number;
+  /** Connections open at once from one address. */
+  maxConnectionsPerAddress?: number;
+  idleTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 export const DEFAULT_READ_CHUNK_SIZE = 256 * 1024;
 export const DEFAULT_MAX_QUEUED_REQUESTS = 64;
 export const DEFAULT_BACKLOG = 4096;
+export const DEFAULT_MAX_CONNECTIONS = 20_000;
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 2_000;
+
 
 /** The TCP server: accepts connections and gives each a {@link ServerConnection}. */
 export class AudioServer {
   private readonly server: net.Server;
   private readonly connections = new Set<ServerConnection>();
+  private readonly perAddress = new Map<string, number>();
+  private refusedSinceLog = 0;
+  private lastRefusalLog = 0;
   private readonly options: Required<AudioServerOptions>;
 
   constructor(options: AudioServerOptions) {
@@ -31,14 +43,46 @@ export class AudioServer {
       readChunkSize: DEFAULT_READ_CHUNK_SIZE,
       maxQueuedRequests: DEFAULT_MAX_QUEUED_REQUESTS,
       backlog: DEFAULT_BACKLOG,
+      maxConnections: DEFAULT_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+      idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+      requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
       ...options,
     };
     // Half-open: a v1 client may send its requests and shut down its side at once
     // (`printf 'LIST\r\n' | nc`); it must still get every reply before we close.
-    this.server = net.createServer({ allowHalfOpen: true }, (socket) => {
-      const connection = new ServerConnection(socket, this.options);
-      this.connections.add(connection);
-      socket.on('close', () => this.connections.delete(connection));
+    this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    // Accept failures (EMFILE when out of descriptors) must not take the server down:
+    // libuv keeps listening, and new connections are taken again once descriptors free up.
+    this.server.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.server.listening) this.options.log.warn(`accept failed: ${err.code ?? err.message}`);
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    const address = socket.remoteAddress ?? '?';
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    if (this.connections.size >= this.options.maxConnections || fromAddress >= this.options.maxConnectionsPerAddress) {
+      // v1 cannot say "busy": closing at once is the only answer. Logged at most once a second.
+      socket.on('error', () => {});
+      socket.destroy();
+      this.refusedSinceLog++;
+      const now = Date.now();
+      if (now - this.lastRefusalLog >= 1000) {
+        this.options.log.warn(`refused ${this.refusedSinceLog} connection(s): limit of ${this.options.maxConnections} in all or ${this.options.maxConnectionsPerAddress} per address reached`);
+        this.refusedSinceLog = 0;
+        this.lastRefusalLog = now;
+      }
+      return;
+    }
+    this.perAddress.set(address, fromAddress + 1);
+    const connection = new ServerConnection(socket, this.options);
+    this.connections.add(connection);
+    socket.on('close', () => {
+      this.connections.delete(connection);
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n === 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, n);
     });
   }
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import { readTags, sha256File, type Library, type LibraryEntry } from '../library/index.js';
+import type { promises as fsp } from 'node:fs';
+import { readTags, sha256OfOpenFile, type Library, type LibraryEntry } from '../library/index.js';
 import {
+  AudioStreamError,
   V2_HELLO_REPLY,
   encodeV2Line,
   formatGetHeader,
@@ -84,7 +85,8 @@ async function answerInfo(path: string, ctx: V2Context): Promise<V2Outcome> {
   try {
     sha256 = await ctx.library.sha256(entry);
   } catch (err) {
-    return sendV2Error(ctx.channel, 'UNREADABLE', `cannot read ${JSON.stringify(path)}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    const e = err as AudioStreamError;
+    return sendV2Error(ctx.channel, e.code === 'UNREADABLE' ? 'UNREADABLE' : 'NOT_FOUND', e.message);
   }
   await ctx.library.tags.obtain(entry, () => readTags(entry));
   const record = describeEntry(ctx.library, entry);
@@ -99,11 +101,10 @@ async function answerGet(path: string, offset: number, requestedLength: number |
   if (!entry) return sendV2Error(channel, 'NOT_FOUND', `no file ${JSON.stringify(path)} in the library`);
   let file: fsp.FileHandle;
   try {
-    file = await fsp.open(entry.absolutePath, 'r');
+    file = await library.openFile(entry);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return sendV2Error(channel, 'NOT_FOUND', `${JSON.stringify(path)} has vanished from the library`);
-    return sendV2Error(channel, 'UNREADABLE', `cannot open ${JSON.stringify(path)}: ${code ?? err}`);
+    const e = err as AudioStreamError;
+    return sendV2Error(channel, e.code === 'FILE_VANISHED' ? 'NOT_FOUND' : e.code === 'UNSAFE_PATH' ? 'NOT_FOUND' : 'UNREADABLE', e.message);
   }
   try {
     const before = await file.stat();
@@ -135,7 +136,7 @@ async function answerGet(path: string, offset: number, requestedLength: number |
     else if (hashAsWeGo) {
       sha256 = hashAsWeGo.digest('hex');
       library.hashes.set(now, sha256);
-    } else sha256 = await library.hashes.obtain(now, () => sha256File(entry.absolutePath));
+    } else sha256 = await library.hashes.obtain(now, () => sha256OfOpenFile(file));
     await channel.write(encodeV2Line(formatGetTrailer(sha256)));
     return { summary: `GET ${JSON.stringify(path)} ${offset}+${length} of ${size}`, bytes: sent };
   } finally {
