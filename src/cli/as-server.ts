@@ -1,7 +1,14 @@
 import readline from 'node:readline';
 import { DEFAULT_RESCAN_INTERVAL_MS, Library } from '../library/index.js';
 import { AudioStreamError, DEFAULT_MAX_REQUEST_LINE, DEFAULT_PORT } from '../protocol/index.js';
-import { AudioServer, createLogger } from '../server/index.js';
+import {
+  AudioServer,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  createLogger,
+} from '../server/index.js';
 import { exitWithError, parseCommandLine, parsePort, parseSeconds } from './args.js';
 
 const HELP = `Usage: as-server [options]
@@ -15,6 +22,14 @@ Options:
       --rescan SECONDS   rescan the library this often (default ${DEFAULT_RESCAN_INTERVAL_MS / 1000}; 0 = never)
       --max-request-line BYTES
                          longest request line accepted (default ${DEFAULT_MAX_REQUEST_LINE})
+      --idle-timeout SECONDS
+                         close connections silent this long (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000}; 0 = never)
+      --request-timeout SECONDS
+                         a request begun must arrive whole within (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000}; 0 = no limit)
+      --max-connections N
+                         connections open at once (default ${DEFAULT_MAX_CONNECTIONS})
+      --max-connections-per-address N
+                         connections open at once from one address (default ${DEFAULT_MAX_CONNECTIONS_PER_ADDRESS})
   -q, --quiet            log warnings only, not each connection and request
   -h, --help             show this help
 
@@ -28,6 +43,10 @@ async function main(): Promise<void> {
     host: { type: 'string' },
     rescan: { type: 'string' },
     'max-request-line': { type: 'string' },
+    'idle-timeout': { type: 'string' },
+    'request-timeout': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'max-connections-per-address': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -42,6 +61,10 @@ async function main(): Promise<void> {
   if (!Number.isInteger(maxRequestLine) || maxRequestLine < 16) {
     throw new AudioStreamError('USAGE', '--max-request-line must be a whole number of at least 16');
   }
+  const idleTimeoutMs = parseSeconds(args['idle-timeout'], DEFAULT_IDLE_TIMEOUT_MS / 1000, '--idle-timeout') * 1000;
+  const requestTimeoutMs = parseSeconds(args['request-timeout'], DEFAULT_REQUEST_TIMEOUT_MS / 1000, '--request-timeout') * 1000;
+  const maxConnections = parseCount(args['max-connections'], DEFAULT_MAX_CONNECTIONS, '--max-connections');
+  const maxConnectionsPerAddress = parseCount(args['max-connections-per-address'], DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, '--max-connections-per-address');
   const log = createLogger({ quiet: args.quiet ?? false });
 
   const library = await Library.open(root, {
@@ -49,8 +72,9 @@ async function main(): Promise<void> {
     onSkip: (path, reason) => log.warn(`skipped ${JSON.stringify(path)}: ${reason}`),
     onChange: (index, previous) => log.info(`library rescanned: ${index.entries.length} files (was ${previous.entries.length})`),
     onScanError: (err) => log.warn(`rescan failed: ${(err as Error).message ?? err}`),
+    onWatchError: (err) => log.warn(`cannot watch the library (${(err as NodeJS.ErrnoException).code ?? err}): changes show at the next periodic rescan`),
   });
-  const server = new AudioServer({ library, log, maxRequestLine });
+  const server = new AudioServer({ library, log, maxRequestLine, idleTimeoutMs, requestTimeoutMs, maxConnections, maxConnectionsPerAddress });
   let address;
   try {
     address = await server.listen(port, args.host);
@@ -82,6 +106,13 @@ async function main(): Promise<void> {
     if (line.trim().toLowerCase() === 'q') void stop('q');
   });
   input.on('close', () => {});
+}
+
+function parseCount(value: string | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new AudioStreamError('USAGE', `${what} must be a whole number of at least 1, not "${value}"`);
+  return n;
 }
 
 main().catch((err) => exitWithError('as-server', err));

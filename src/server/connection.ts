@@ -115,7 +115,7 @@ export class ServerConnection implements ReplyChannel {
     if (this.parser.bufferedBytes === 0) {
       clearTimeout(this.requestTimer);
       this.requestTimer = undefined;
-    } else if (!this.requestTimer) {
+    } else if (!this.requestTimer && (this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) > 0) {
       const ms = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
       this.requestTimer = setTimeout(() => this.fail(`request not completed within ${ms / 1000} s`), ms);
       this.requestTimer.unref();
