@@ -1,18 +1,11 @@
+import type { V2Entry } from '../protocol/index.js';
 import type { LibraryEntry } from './scan.js';
 
-/** What the listing shows about a file beyond its path: tags and technical details. */
-export interface AudioTags {
-  title?: string;
-  artist?: string;
-  album?: string;
-  track?: number;
-  /** Seconds. */
-  duration?: number;
-  codec?: string;
-  sampleRate?: number;
-  /** Bits per second. */
-  bitrate?: number;
-}
+/**
+ * What the listing shows about a file beyond its path: tags and technical details, the
+ * fields of a v2 listing record that come from the file's content.
+ */
+export type AudioTags = Omit<V2Entry, 'path' | 'size' | 'mtime' | 'sha256'>;
 
 // music-metadata is loaded on first use, so that starting the server or the client's
 // --help does not pay for it.
