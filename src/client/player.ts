@@ -102,7 +102,8 @@ export class Player {
       }),
       this.exited,
     ]);
-    return !this.hasExited;
+    // 'close' (EPIPE: the player is gone) can come before 'exit': that chunk was not taken.
+    return !this.hasExited && !this.stdin.destroyed;
   }
 
   /** No more input: the player plays what it has and exits by itself. */

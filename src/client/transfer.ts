@@ -160,7 +160,9 @@ export async function playBody(body: Readable, player: Player, onBytes?: (bytes:
     onBytes?.(received);
     if (!player.hasExited && (await player.write(chunk))) fed += chunk.length;
   }
-  const quitEarly = player.hasExited && fed < received;
+  // A write is refused only once the player's input is gone, so any refused byte means it
+  // quit early. Not `player.hasExited`: its 'exit' event may not have arrived yet.
+  const quitEarly = fed < received;
   player.endInput();
   return { fed, quitEarly };
 }
