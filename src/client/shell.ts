@@ -202,9 +202,11 @@ export class Shell {
   }
 
   private async get(args: string[], signal: AbortSignal): Promise<void> {
+    const hadListing = this.listing !== undefined;
     let entries = await this.currentListing(signal);
-    // An index beyond the listing we have may exist on the server by now: list again first.
-    if (args.some((a) => /^\d+(-\d+)?$/.test(a) && Number(a.split('-').pop()) >= entries.length)) entries = await this.fetchList(signal);
+    // An index beyond an older listing may exist on the server by now: list again first
+    // (not when the listing was fetched just now).
+    if (hadListing && args.some((a) => /^\d+(-\d+)?$/.test(a) && Number(a.split('-').pop()) >= entries.length)) entries = await this.fetchList(signal);
     const chosen = selectEntries(args, entries);
     const knownTotal = chosen.every((e) => e.size !== undefined) ? chosen.reduce((sum, e) => sum + e.size!, 0) : undefined;
     const many = chosen.length > 1;
