@@ -44,6 +44,7 @@ export function createProgress(label: string, total: number, output: NodeJS.Writ
     },
     cliProgress.Presets.shades_classic,
   );
+  let finished = false;
   bar.start(total, 0, { label, speed: '-', done: formatBytes(0), all: formatBytes(total) });
   return {
     setLabel(text) {
@@ -53,8 +54,12 @@ export function createProgress(label: string, total: number, output: NodeJS.Writ
       bar.update(bytes, { speed: rate(bytes, performance.now() - started), done: formatBytes(bytes) });
     },
     finish(bytes) {
-      bar.update(bytes);
-      bar.stop();
+      // Idempotent: a failure path may finish a bar that already finished.
+      if (!finished) {
+        finished = true;
+        bar.update(bytes);
+        bar.stop();
+      }
       return summary(bytes);
     },
   };

@@ -326,6 +326,8 @@ export class Shell {
         await saveFile(file, finalPath, { onFlushed: (n) => progress!.update(n) });
       } else {
         const result = await playBody(file.body, player!, (n) => progress!.update(n));
+        // The bar goes before anything else is printed: it redraws its own line.
+        progress.finish(file.size);
         // Over v2 the trailer says whether the bytes were right; the player heard them anyway.
         if (file.trailer) await file.trailer;
         const exit = await player!.exited;
