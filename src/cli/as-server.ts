@@ -67,14 +67,29 @@ async function main(): Promise<void> {
   const maxConnectionsPerAddress = parseCount(args['max-connections-per-address'], DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, '--max-connections-per-address');
   const log = createLogger({ quiet: args.quiet ?? false });
 
-  const library = await Library.open(root, {
+  // Signals are handled from the very start, so a stop during start-up is clean too.
+  let stopping = false;
+  let library: Library | undefined;
+  let server: AudioServer | undefined;
+  const stop = async (why: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.warn(`as-server: stopping (${why})`);
+    library?.close();
+    await server?.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  library = await Library.open(root, {
     rescanIntervalMs,
     onSkip: (path, reason) => log.warn(`skipped ${JSON.stringify(path)}: ${reason}`),
     onChange: (index, previous) => log.info(`library rescanned: ${index.entries.length} files (was ${previous.entries.length})`),
     onScanError: (err) => log.warn(`rescan failed: ${(err as Error).message ?? err}`),
     onWatchError: (err) => log.warn(`cannot watch the library (${(err as NodeJS.ErrnoException).code ?? err}): changes show at the next periodic rescan`),
   });
-  const server = new AudioServer({ library, log, maxRequestLine, idleTimeoutMs, requestTimeoutMs, maxConnections, maxConnectionsPerAddress });
+  server = new AudioServer({ library, log, maxRequestLine, idleTimeoutMs, requestTimeoutMs, maxConnections, maxConnectionsPerAddress });
   let address;
   try {
     address = await server.listen(port, args.host);
@@ -89,17 +104,6 @@ async function main(): Promise<void> {
   const count = library.current.entries.length;
   log.warn(`as-server: serving ${count} file${count === 1 ? '' : 's'} from ${root} on ${where}${process.stdin.isTTY ? ' (q + Enter to stop)' : ''}`);
 
-  let stopping = false;
-  const stop = async (why: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.warn(`as-server: stopping (${why})`);
-    library.close();
-    await server.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
   // `q` + Enter stops; end of input does not (a service runs with stdin from /dev/null).
   const input = readline.createInterface({ input: process.stdin, terminal: false });
   input.on('line', (line) => {
