@@ -38,6 +38,12 @@ export interface ClientConnectionOptions {
   emptyListTimeoutMs?: number;
   /** Bytes of file body buffered between the socket and a slow consumer. */
   bodyHighWaterMark?: number;
+  /**
+   * The most bytes one listing may take. The line and entry limits alone still let a
+   * server send 1,000,000 lines of 8 KB, which the client would hold until the heap ran
+   * out (it crashed). 512 MiB leaves room for a million files with all their tags.
+   */
+  maxListBytes?: number;
 }
 
 /** A file on the server as a listing showed it: v1 knows only index and path, v2 much more. */
@@ -100,6 +106,8 @@ export class ClientConnection {
   private probeList: ListResult | undefined;
   /** Bytes of the reply in progress received so far (0: the server has said nothing yet). */
   private replyBytes = 0;
+  /** Stops the reply in progress from listening to its abort signal (set while one is). */
+  private stopCancelling: (() => void) | undefined;
 
   constructor(options: ClientConnectionOptions) {
     this.options = {
@@ -107,6 +115,7 @@ export class ClientConnection {
       idleTimeoutMs: 30_000,
       emptyListTimeoutMs: 3_000,
       bodyHighWaterMark: 1024 * 1024,
+      maxListBytes: 512 * 1024 * 1024,
       ...options,
     };
   }
@@ -171,11 +180,13 @@ export class ClientConnection {
     const entries: ListEntry[] = [];
     let decided: 1 | 2 | undefined;
     let helloLine = Buffer.alloc(0);
+    let listBytes = 0;
     const hello = Buffer.concat([encodeV2Line(V2_HELLO), encodeV2Line(V2_PROBE)]);
     return this.request<void>(socket, hello, signal, (resolve, reject) => {
       socket.setTimeout(this.options.emptyListTimeoutMs);
       const asV1 = (chunk: Buffer): void => {
         try {
+          listBytes = this.checkListBytes(listBytes + chunk.length);
           for (const entry of parser.feed(chunk)) entries.push(entry);
         } catch (err) {
           reject(err as AudioStreamError);
@@ -254,6 +265,8 @@ export class ClientConnection {
     const { socket, handler } = this;
     this.socket = undefined;
     this.handler = undefined;
+    this.stopCancelling?.();
+    this.stopCancelling = undefined;
     socket?.destroy();
     if (reason) handler?.onClose(reason);
   }
@@ -273,6 +286,7 @@ export class ClientConnection {
     const parser = new ListParser();
     const entries: ListEntry[] = [];
     let receivedAny = false;
+    let listBytes = 0;
     return this.request(socket, encodeListRequest(), signal, (resolve, reject) => {
       // Wait for the first byte only so long: an empty v1 library sends nothing at all.
       socket.setTimeout(this.options.emptyListTimeoutMs);
@@ -283,6 +297,7 @@ export class ClientConnection {
             socket.setTimeout(this.options.idleTimeoutMs);
           }
           try {
+            listBytes = this.checkListBytes(listBytes + chunk.length);
             for (const entry of parser.feed(chunk)) entries.push(entry);
           } catch (err) {
             reject(err as AudioStreamError);
@@ -317,13 +332,20 @@ export class ClientConnection {
     const socket = this.socket!;
     const entries: RemoteEntry[] = [];
     let expected: number | undefined;
+    let listBytes = 0;
     return this.v2Request<ListResult>(socket, { kind: 'list2' }, signal, (resolve, reject) => ({
       line: (text) => {
+        listBytes = this.checkListBytes(listBytes + text.length + 2); // characters held, plus CR LF
         if (expected === undefined) {
           const status = parseV2Status(text);
           if (!status.ok) {
             this.finish(socket); // an ERR reply ends the reply; the connection stays in step
             reject(serverError(status.code, status.message));
+            return 0;
+          }
+          // Decimal digits only: Number() would take "", "1e3" or " 7" as a count.
+          if (!/^(0|[1-9][0-9]{0,15})$/.test(status.rest)) {
+            reject(new AudioStreamError('PROTOCOL_ERROR', `malformed LIST2 reply: the count is not a number: ${JSON.stringify(status.rest.slice(0, 40))}`));
             return 0;
           }
           expected = Number(status.rest);
@@ -342,6 +364,14 @@ export class ClientConnection {
       },
       body: () => {},
     }));
+  }
+
+  /** The running size of a listing, or LIST_TOO_LONG once it passes `maxListBytes`. */
+  private checkListBytes(total: number): number {
+    if (total > this.options.maxListBytes) {
+      throw new AudioStreamError('LIST_TOO_LONG', `the server sent more than ${formatMiB(this.options.maxListBytes)} of listing`);
+    }
+    return total;
   }
 
   /** INFO (v2 only): everything the server knows about one file, hash included. */
@@ -428,8 +458,14 @@ export class ClientConnection {
     }));
   }
 
-  /** A body stream whose slow reader pauses the socket (bounded memory). */
+  /**
+   * A body stream whose slow reader pauses the socket (bounded memory). A consumer that
+   * destroys it before the reply has finished (a local write failed) abandons the reply:
+   * the connection is closed, so that the next request starts afresh instead of finding
+   * this one still in progress on a paused socket.
+   */
   private bodyStream(socket: net.Socket): Readable {
+    const owner = this.handler;
     const body = new Readable({
       highWaterMark: this.options.bodyHighWaterMark,
       read: () => {
@@ -437,6 +473,13 @@ export class ClientConnection {
           socket.resume();
           socket.setTimeout(this.options.idleTimeoutMs);
         }
+      },
+      destroy: (err, callback) => {
+        // Not after a body read to its end (auto-destroy): a v2 trailer may still be due.
+        if (!body.readableEnded && this.socket === socket && owner !== undefined && this.handler === owner) {
+          this.close(new AudioStreamError('CANCELLED', 'the transfer was abandoned'));
+        }
+        callback(err);
       },
     });
     return keepErrorForReader(body);
@@ -459,9 +502,23 @@ export class ClientConnection {
     return this.request<T>(socket, encodeV2Line(formatV2Request(request)), signal, (resolve, reject) => {
       socket.setTimeout(this.options.idleTimeoutMs);
       const handler = start(resolve, reject);
-      const reader = new ReplyReader(handler, DEFAULT_MAX_LIST_LINE);
+      // The reader goes on through the rest of a chunk after the reply has finished; those
+      // bytes belong to no request (a LIST2 with more lines than its count once grew the
+      // resolved listing). Refuse them: the catch below closes the connection.
+      let owner: Handler | undefined;
+      const reader = new ReplyReader(
+        {
+          line: (text) => {
+            if (this.handler !== owner) throw new AudioStreamError('PROTOCOL_ERROR', 'the server sent bytes after the end of its reply');
+            return handler.line(text);
+          },
+          body: (bytes) => handler.body(bytes),
+        },
+        DEFAULT_MAX_LIST_LINE,
+      );
       return {
         onData: (chunk) => {
+          owner = this.handler;
           try {
             reader.feed(chunk);
           } catch (err) {
@@ -495,16 +552,7 @@ export class ClientConnection {
       const deliver = (chunk: Buffer): void => {
         const { body: bytes, rest } = parser.feed(chunk);
         if (parser.size !== undefined && !body) {
-          body = new Readable({
-            highWaterMark: this.options.bodyHighWaterMark,
-            read: () => {
-              if (this.socket === socket && socket.isPaused()) {
-                socket.resume();
-                socket.setTimeout(this.options.idleTimeoutMs);
-              }
-            },
-          });
-          keepErrorForReader(body);
+          body = this.bodyStream(socket);
           resolve({ size: parser.size, offset: 0, length: parser.size, body });
         }
         // Pause only mid-body: after the last byte, _read may never be called again to resume.
@@ -554,8 +602,9 @@ export class ClientConnection {
       const cleanup = (): void => signal?.removeEventListener('abort', onAbort);
       const handler = start(
         (value) => {
+          // No cleanup() here: a body may still be arriving, and Ctrl-C must still stop it
+          // (it once did nothing until the whole file had come). finish() or close() clean up.
           settled = true;
-          cleanup();
           resolve(value);
         },
         (err) => {
@@ -578,6 +627,7 @@ export class ClientConnection {
         },
       };
       this.handler = abortable;
+      this.stopCancelling = cleanup;
       if (signal?.aborted) {
         onAbort();
         return;
@@ -591,6 +641,8 @@ export class ClientConnection {
   private finish(socket: net.Socket): void {
     if (this.socket !== socket) return;
     this.handler = undefined;
+    this.stopCancelling?.();
+    this.stopCancelling = undefined;
     socket.setTimeout(0);
     socket.resume();
   }
@@ -628,6 +680,10 @@ export class ClientConnection {
         return new AudioStreamError('CONNECTION_FAILED', `cannot connect to ${where}: ${err.code ?? err.message}`, { cause: err });
     }
   }
+}
+
+function formatMiB(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${+(bytes / (1024 * 1024)).toFixed(1)} MiB` : `${bytes} bytes`;
 }
 
 /**

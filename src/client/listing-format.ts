@@ -2,6 +2,16 @@ import { AudioStreamError } from '../protocol/index.js';
 import type { RemoteEntry } from './client-connection.js';
 import { formatBytes } from './progress.js';
 
+/**
+ * Server-sent text made safe to print: C0 and C1 control characters and DEL are shown as
+ * `\xNN`, so a hostile server's names, tags or error messages cannot carry terminal
+ * escape sequences (clear the screen, retitle the window, fake output) to the user.
+ */
+export function displayText(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** `3:07`, or `1:02:03` for an hour or more. */
 export function formatDuration(seconds: number): string {
   const total = Math.round(seconds);
@@ -16,7 +26,7 @@ export function formatListing(entries: readonly RemoteEntry[], total: number): s
   const width = String(Math.max(0, total - 1)).length;
   return entries
     .map((e) => {
-      const described = e.title ? [e.title, e.artist, e.album].filter(Boolean).join(' — ') : e.path;
+      const described = displayText(e.title ? [e.title, e.artist, e.album].filter(Boolean).join(' — ') : e.path);
       const duration = e.duration !== undefined ? `  (${formatDuration(e.duration)})` : '';
       return `${String(e.index).padStart(width)}  ${described}${duration}\n`;
     })
@@ -43,7 +53,7 @@ export function formatInfo(entry: RemoteEntry, localStatus: string): string {
   ];
   return rows
     .filter((r): r is [string, string] => r[1] !== undefined)
-    .map(([k, v]) => `${`${k}:`.padEnd(12)} ${v}\n`)
+    .map(([k, v]) => `${`${k}:`.padEnd(12)} ${displayText(v)}\n`)
     .join('');
 }
 

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AudioStreamError } from '../protocol/index.js';
+import { displayText } from './listing-format.js';
 
 /** Longest file or directory name most filesystems accept, in bytes. */
 const MAX_NAME_BYTES = 255;
@@ -19,8 +20,9 @@ export function safeRelativePath(remotePath: string): string {
   if (remotePath.includes('\0')) refuse('the name contains a NUL byte');
   if (remotePath.includes('\\')) refuse('the name contains a backslash');
   if (remotePath.startsWith('/')) refuse('it is an absolute path');
+  // C1 controls (U+0080-U+009F) too: U+009B is CSI to an 8-bit terminal.
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(remotePath)) refuse('the name contains control characters');
+  if (/[\x00-\x1f\x7f-\x9f]/.test(remotePath)) refuse('the name contains control characters');
   const parts = remotePath.normalize('NFC').split('/');
   for (const part of parts) {
     if (part === '' ) refuse('it has an empty path component');
@@ -64,12 +66,15 @@ export class LocalLibrary {
       await fsp.mkdir(this.root, { recursive: true, mode: 0o700 });
       mode = (await fsp.stat(this.root)).mode & 0o7777;
     } catch (err) {
+      // mkdir -p on a regular file fails with a bare EEXIST: say what it means.
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new AudioStreamError('WRITE_FAILED', `cannot use ${this.root} as the library: it is a file, not a directory (pass -l DIR)`, { cause: err });
+      }
       throw writeError(`cannot create the library directory ${this.root}`, err);
     }
     const rel = path.relative(this.root, path.dirname(finalPath));
-    if (!rel) return;
     let dir = this.root;
-    for (const part of rel.split(path.sep)) {
+    for (const part of rel ? rel.split(path.sep) : []) {
       dir = path.join(dir, part);
       try {
         await fsp.mkdir(dir, { mode });
@@ -82,6 +87,11 @@ export class LocalLibrary {
         }
         throw writeError(`cannot create ${dir}`, err);
       }
+    }
+    // Refuse a directory at the final name now, before the transfer, not at the rename
+    // after every byte has been fetched.
+    if ((await fsp.lstat(finalPath).catch(() => undefined))?.isDirectory()) {
+      throw new AudioStreamError('WRITE_FAILED', `cannot save ${finalPath}: a directory with that name is in the way`);
     }
   }
 }
@@ -102,7 +112,6 @@ export function writeError(what: string, err: unknown): AudioStreamError {
 }
 
 function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  const shown = s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const shown = displayText(s);
   return shown.length > 120 ? `${shown.slice(0, 120)}…` : shown;
 }

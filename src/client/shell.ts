@@ -3,7 +3,7 @@ import { AudioStreamError, isAudioStreamError } from '../protocol/index.js';
 import type { ClientConnection, IncomingFile, RemoteEntry } from './client-connection.js';
 import { Downloader } from './downloader.js';
 import { FilePlaybackFeeder } from './file-playback-feeder.js';
-import { formatInfo, formatListing, matchesWords, selectEntries } from './listing-format.js';
+import { displayText, formatInfo, formatListing, matchesWords, selectEntries } from './listing-format.js';
 import type { LocalLibrary } from './local-library.js';
 import { Player } from './player.js';
 import { createProgress, describeTransfer, formatBytes, type TransferProgress } from './progress.js';
@@ -217,7 +217,7 @@ export class Shell {
     for (const [i, entry] of chosen.entries()) {
       if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
       overall?.setLabel(`get ${i + 1}/${chosen.length}`);
-      const single = overall ? undefined : this.progress(`get ${truncateMiddle(entry.path, 32)}`, entry.size ?? 0);
+      const single = overall ? undefined : this.progress(`get ${truncateMiddle(displayText(entry.path), 32)}`, entry.size ?? 0);
       const started = performance.now();
       try {
         const result = await this.downloader.download(entry, {
@@ -260,7 +260,7 @@ export class Shell {
       const state = await this.downloader.localState(entry, signal);
       const kind = state.kind === 'unverified' ? 'ok' : state.kind;
       counts[kind]++;
-      this.options.output.write(`${kind.padEnd(9)} ${entry.path}\n`);
+      this.options.output.write(`${kind.padEnd(9)} ${displayText(entry.path)}\n`);
     }
     this.options.output.write(`${counts.ok} ok, ${counts.missing} missing, ${counts.different} different, ${counts.partial} partial\n`);
     // Missing and partial files are a sync not yet done; a different file is damage.
@@ -384,7 +384,8 @@ export class Shell {
     return { feeding, fedBytes: () => feeder?.fed ?? 0 };
   }
 
-  private reportPlayback(path: string, quitEarly: boolean, code: number | null): void {
+  private reportPlayback(remotePath: string, quitEarly: boolean, code: number | null): void {
+    const path = displayText(remotePath); // stream saves nothing, so the name was never checked
     // A failure status wins over "quit early": a player that dies at once (mpv with no
     // audio device exits 2) also leaves most of the file unread.
     if (code !== 0 && code !== null) {
@@ -400,7 +401,7 @@ export class Shell {
   private progressFor(path: string, size: number, mode: { save: boolean; play: boolean }): TransferProgress {
     const stream = this.options.interactive ? (this.options.errors as NodeJS.WriteStream) : null;
     const verb = mode.save ? (mode.play ? 'stream+' : 'get') : 'stream';
-    return createProgress(`${verb} ${truncateMiddle(path, 32)}`, size, stream);
+    return createProgress(`${verb} ${truncateMiddle(displayText(path), 32)}`, size, stream);
   }
 
   private report(err: unknown, context?: string): void {
@@ -410,7 +411,9 @@ export class Shell {
         this.options.errors.write('cancelled\n');
         return;
       }
-      this.options.errors.write(`error: ${prefix}${err.message}\n`);
+      // The context (a server's file name) and the message (which may quote the server)
+      // are shown with control characters escaped: one line, no terminal escapes.
+      this.options.errors.write(`error: ${displayText(prefix + err.message)}\n`);
     } else {
       this.options.errors.write(`error: ${prefix}unexpected: ${(err as Error)?.stack ?? String(err)}\n`);
     }

@@ -39,6 +39,8 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
   // A plain descriptor, not a FileHandle: a FileHandle lent to a write stream cannot be
   // closed by us afterwards (its close waits on the stream forever).
   const fd = await openFile(temporaryPath, resuming ? 'r+' : 'w').catch((err: unknown) => {
+    // Give up the reply too: a body nobody reads would stall the connection for good.
+    file.body.destroy();
     throw writeError(`cannot write ${temporaryPath}`, err);
   });
   let fdOpen = true;
