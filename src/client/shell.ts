@@ -178,7 +178,10 @@ export class Shell {
   private async info(index: number, signal: AbortSignal): Promise<void> {
     const entry = await this.entry(index, signal);
     const details = await this.options.connection.info(entry.path, signal);
-    Object.assign(entry, details);
+    // Take the details, never the path: the listing decides which file N is.
+    const { path: _ignored, ...rest } = details;
+    void _ignored;
+    Object.assign(entry, rest);
     const state = await this.downloader.localState(entry, signal);
     const local =
       state.kind === 'ok' ? 'saved, matches the server'
