@@ -88,7 +88,7 @@ export class ListParser {
         throw new AudioStreamError('LIST_TOO_LONG', `the server announced ${index + 1} files, more than the limit of ${this.maxEntries}`);
       }
     } else if (index !== this.expected) {
-      throw new AudioStreamError('MALFORMED_LIST', `the server's list skipped from index ${this.expected + 1} to ${index}`);
+      throw new AudioStreamError('MALFORMED_LIST', `the server's list is out of order: after index ${this.expected + 1} came ${index}, not ${this.expected}`);
     }
     this.expected = index - 1;
     if (index === 0) this.done = true;

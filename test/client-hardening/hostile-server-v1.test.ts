@@ -214,9 +214,9 @@ describe('hostile-server double (v1): endless listings stop at the limits', () =
 describe('hostile-server double (v1): malformed listings are errors, not guesses', () => {
   const MALFORMED: [string, string | Buffer, RegExp][] = [
     ['a line without a colon', '1 good.wav\r\n0:b.wav\r\n', /^error: the server sent a list line that is not "<index>:<path>": "1 good\.wav"$/],
-    ['a skipped index', '3:a.wav\r\n1:b.wav\r\n0:c.wav\r\n', /^error: the server's list skipped from index 3 to 1$/],
-    ['an index counting up', '1:a.wav\r\n2:b.wav\r\n', /^error: the server's list skipped from index 1 to 2$/],
-    ['an index repeated', '2:a.wav\r\n2:b.wav\r\n', /^error: the server's list skipped from index 2 to 2$/],
+    ['a skipped index', '3:a.wav\r\n1:b.wav\r\n0:c.wav\r\n', /^error: the server's list is out of order: after index 3 came 1, not 2$/],
+    ['an index counting up', '1:a.wav\r\n2:b.wav\r\n', /^error: the server's list is out of order: after index 1 came 2, not 0$/],
+    ['an index repeated', '2:a.wav\r\n2:b.wav\r\n', /^error: the server's list is out of order: after index 2 came 2, not 1$/],
     ['garbage bytes', Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x9b, 0x47, 0x0d, 0x0a]), /^error: the server sent a list line that is not "<index>:<path>": ".*"$/],
     ['an index with a leading zero', '01:a.wav\r\n0:b.wav\r\n', /^error: the server sent a list line that is not "<index>:<path>": "01:a\.wav"$/],
     ['a negative index', '-1:a.wav\r\n', /^error: the server sent a list line that is not "<index>:<path>": "-1:a\.wav"$/],
