@@ -88,7 +88,8 @@ export class Library {
   /**
    * Opens a listed file for reading, checking again that it lies inside the library: a
    * link swapped in since the scan must not serve a byte from outside. The resolved path
-   * is opened with O_NOFOLLOW, so a last-moment swap of the file itself fails instead.
+   * is opened with O_NOFOLLOW, so a last-moment swap of the file itself fails instead, and
+   * only a regular file is returned (not a FIFO or device swapped in).
    * @throws AudioStreamError FILE_VANISHED, UNSAFE_PATH or UNREADABLE (with `busy` when
    * the process is out of file descriptors).
    */
@@ -98,7 +99,17 @@ export class Library {
       if (real !== this.realRoot && !real.startsWith(this.realRoot + path.sep)) {
         throw new AudioStreamError('UNSAFE_PATH', `"${entry.path}" now points outside the library`);
       }
-      return await fsp.open(real, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+      // O_NONBLOCK: a FIFO put in a file's place since the scan would otherwise block the open
+      // (and a thread-pool thread) until a writer came; for regular files it changes nothing.
+      const file = await fsp.open(real, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+      let regular = false;
+      try {
+        regular = (await file.stat()).isFile();
+      } finally {
+        if (!regular) await file.close().catch(() => {});
+      }
+      if (!regular) throw new AudioStreamError('UNREADABLE', `"${entry.path}" is no longer a regular file`);
+      return file;
     } catch (err) {
       if (err instanceof AudioStreamError) throw err;
       const code = (err as NodeJS.ErrnoException).code;

@@ -1,4 +1,4 @@
-import { promises as fsp, type Dirent, type Stats } from 'node:fs';
+import fs, { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isAudioFileName } from './audio-extensions.js';
 
@@ -55,27 +55,38 @@ export async function scanLibrary(root: string, options: ScanOptions = {}): Prom
     }
 
     const subdirs: [string, string][] = [];
-    const work = dirents.map((dirent) => async () => {
+    const addSubdir = (abs: string, rel: string): void => {
+      if (depth + 1 > maxDepth) onSkip(rel, `deeper than ${maxDepth} levels`);
+      else subdirs.push([abs, rel]);
+    };
+    // Sorting the names out needs no I/O; plain audio files are then stat'ed in bulk, and
+    // links (rare) take the slow path.
+    const files: [string, string][] = [];
+    const links: [string, string, string][] = [];
+    for (const dirent of dirents) {
       const name = dirent.name.toString('utf8');
       const rel = dirRel ? `${dirRel}/${name}` : name;
       // A name that is not valid UTF-8 cannot be written on the wire faithfully, and the
       // client could not ask for it back: skip it rather than serve a mangled path.
       if (!Buffer.from(name, 'utf8').equals(dirent.name)) {
         onSkip(rel, 'file name is not valid UTF-8');
-        return;
+        continue;
       }
       // A LIST line ends at CR LF: a name holding either would split its line and make
       // clients refuse the whole listing.
       if (name.includes('\r') || name.includes('\n')) {
         onSkip(rel, 'file name contains a line break, which a LIST line cannot carry');
-        return;
+        continue;
       }
       const abs = path.join(dirAbs, name);
-      let isDir = dirent.isDirectory();
-      let isFile = dirent.isFile();
-      let stats: Stats | undefined;
-      if (dirent.isSymbolicLink()) {
+      if (dirent.isSymbolicLink()) links.push([abs, rel, name]);
+      else if (dirent.isDirectory()) addSubdir(abs, rel);
+      else if (dirent.isFile() && isAudioFileName(name)) files.push([abs, rel]);
+    }
+    await runLimited(
+      links.map(([abs, rel, name]) => async () => {
         let real: string;
+        let stats: Stats;
         try {
           real = await fsp.realpath(abs);
           stats = await fsp.stat(real);
@@ -87,24 +98,17 @@ export async function scanLibrary(root: string, options: ScanOptions = {}): Prom
           onSkip(rel, 'link points outside the library');
           return;
         }
-        isDir = stats.isDirectory();
-        isFile = stats.isFile();
-      }
-      if (isDir) {
-        if (depth + 1 > maxDepth) onSkip(rel, `deeper than ${maxDepth} levels`);
-        else subdirs.push([abs, rel]);
-        return;
-      }
-      if (!isFile || !isAudioFileName(name)) return;
-      try {
-        stats ??= await fsp.stat(abs);
-      } catch (err) {
-        onSkip(rel, `cannot stat (${errorCode(err)})`);
-        return;
-      }
-      entries.push({ path: rel, absolutePath: abs, size: stats.size, mtimeMs: stats.mtimeMs });
-    });
-    await runLimited(work, STAT_CONCURRENCY);
+        if (stats.isDirectory()) addSubdir(abs, rel);
+        else if (stats.isFile() && isAudioFileName(name)) entries.push({ path: rel, absolutePath: abs, size: stats.size, mtimeMs: stats.mtimeMs });
+      }),
+      STAT_CONCURRENCY,
+    );
+    await statEach(
+      files,
+      STAT_CONCURRENCY,
+      ([abs, rel], stats) => entries.push({ path: rel, absolutePath: abs, size: stats.size, mtimeMs: stats.mtimeMs }),
+      ([, rel], err) => onSkip(rel, `cannot stat (${errorCode(err)})`),
+    );
     // Stats finish in any order; walk subdirectories in name order so that which of two
     // links to one directory wins is the same on every scan.
     subdirs.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
@@ -128,6 +132,41 @@ async function runLimited(tasks: (() => Promise<void>)[], limit: number): Promis
     while (next < tasks.length) await tasks[next++]!();
   };
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, lane));
+}
+
+/**
+ * stat()s each file, `limit` at a time, with plain callbacks: one promise for the lot.
+ * A promise and an async function per file (fs.promises.stat) made a 100,000-file scan
+ * ~1.5× slower (median 1.16 s → 0.76 s; docs/BENCHMARKS.md, scenario 5).
+ */
+function statEach<T extends [string, ...unknown[]]>(
+  files: readonly T[],
+  limit: number,
+  onStats: (file: T, stats: Stats) => void,
+  onError: (file: T, err: NodeJS.ErrnoException) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let next = 0;
+    let done = 0;
+    let failure: unknown;
+    const start = (): void => {
+      const file = files[next++]!;
+      fs.stat(file[0], (err, stats) => {
+        try {
+          if (err) onError(file, err);
+          else onStats(file, stats);
+        } catch (thrown) {
+          failure ??= thrown; // a throwing onSkip: reported once every stat has come back
+        }
+        if (++done === files.length) {
+          if (failure === undefined) resolve();
+          else reject(failure);
+        } else if (next < files.length) start();
+      });
+    };
+    if (files.length === 0) resolve();
+    for (let i = 0; i < Math.min(limit, files.length); i++) start();
+  });
 }
 
 function errorCode(err: unknown): string {

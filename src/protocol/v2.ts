@@ -190,7 +190,7 @@ export function parseV2Entry(line: string): V2Entry {
     throw new AudioStreamError('MALFORMED_LIST', `a listing line is not JSON: ${JSON.stringify(line.slice(0, 60))}`);
   }
   const v = value as Record<string, unknown>;
-  if (typeof v !== 'object' || v === null || typeof v.path !== 'string' || !isSize(v.size) || typeof v.mtime !== 'number') {
+  if (typeof v !== 'object' || v === null || typeof v.path !== 'string' || !isSize(v.size) || !isTime(v.mtime)) {
     throw new AudioStreamError('MALFORMED_LIST', `a listing line lacks path, size or mtime: ${JSON.stringify(line.slice(0, 60))}`);
   }
   const entry: V2Entry = { path: v.path, size: v.size as number, mtime: v.mtime };
@@ -202,4 +202,9 @@ export function parseV2Entry(line: string): V2Entry {
 
 function isSize(x: unknown): boolean {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+}
+
+/** Milliseconds a Date can hold (±8.64e15): JSON's 1e999 is Infinity, and formatting it later threw a RangeError. */
+function isTime(x: unknown): x is number {
+  return typeof x === 'number' && Math.abs(x) <= 8.64e15;
 }

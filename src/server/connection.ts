@@ -69,6 +69,8 @@ export class ServerConnection implements ReplyChannel {
   private inputBroken = false;
   /** Running while part of a request has arrived but not the rest. */
   private requestTimer: NodeJS.Timeout | undefined;
+  /** The last reply before we close (v2 `ERR REQUEST_TOO_LONG`), sent once the replies due before it are out. */
+  private closingReply: Buffer | undefined;
 
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
@@ -103,26 +105,41 @@ export class ServerConnection implements ReplyChannel {
       const message = isAudioStreamError(err) ? err.message : String(err);
       // The rest of the stream cannot be framed any more: say why (v2) and close.
       if (this.version === 2 && isAudioStreamError(err, 'REQUEST_TOO_LONG')) {
-        this.socket.end(encodeV2Line(formatV2Error('REQUEST_TOO_LONG', message)));
+        // In order, like every reply: written at once, the ERR line landed inside a GET body
+        // still being sent. The over-long line never completes, so the request timer keeps
+        // running: a flood cannot hold the connection open while we finish.
+        this.closingReply = encodeV2Line(formatV2Error('REQUEST_TOO_LONG', message));
         this.options.log.warn(`${this.peer} closing: ${message}`);
         this.inputBroken = true;
-        this.queue.length = 0;
+        this.startRequestTimer();
+        this.endIfFinished();
         return;
       }
       this.fail(message);
       return;
     }
-    if (this.parser.bufferedBytes === 0) {
-      clearTimeout(this.requestTimer);
-      this.requestTimer = undefined;
-    } else if (!this.requestTimer && (this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS) > 0) {
-      const ms = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-      this.requestTimer = setTimeout(() => this.fail(`request not completed within ${ms / 1000} s`), ms);
-      this.requestTimer.unref();
-    }
+    // A completed request stops its timer; one begun behind it in the same chunk gets a
+    // fresh one (a steady pipeliner's packets rarely end on a request boundary).
+    if (this.parser.bufferedBytes === 0 || requests.length > 0) this.stopRequestTimer();
     this.queue.push(...requests);
-    if (this.queue.length >= this.options.maxQueuedRequests) this.socket.pause();
+    if (this.queue.length >= this.options.maxQueuedRequests) {
+      this.socket.pause();
+      // The rest of a request begun waits unread because of our pause, not the client's pace.
+      this.stopRequestTimer();
+    } else if (this.parser.bufferedBytes > 0) this.startRequestTimer();
     void this.pump();
+  }
+
+  private startRequestTimer(): void {
+    const ms = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    if (this.requestTimer || ms <= 0) return;
+    this.requestTimer = setTimeout(() => this.fail(`request not completed within ${ms / 1000} s`), ms);
+    this.requestTimer.unref();
+  }
+
+  private stopRequestTimer(): void {
+    clearTimeout(this.requestTimer);
+    this.requestTimer = undefined;
   }
 
   private async pump(): Promise<void> {
@@ -139,7 +156,10 @@ export class ServerConnection implements ReplyChannel {
           continue;
         }
         const request = this.queue.shift()!;
-        if (this.queue.length < this.options.maxQueuedRequests) this.socket.resume();
+        if (this.queue.length < this.options.maxQueuedRequests && this.socket.isPaused()) {
+          this.socket.resume();
+          if (this.parser.bufferedBytes > 0 && !this.inputBroken) this.startRequestTimer(); // reading again: the client's turn
+        }
         this.requests++;
         await this.answer(request);
       }
@@ -152,7 +172,10 @@ export class ServerConnection implements ReplyChannel {
   }
 
   private endIfFinished(): void {
-    if (this.inputEnded && !this.busy && this.queue.length === 0 && !this.isClosed) this.socket.end();
+    if ((this.inputEnded || this.closingReply) && !this.busy && this.queue.length === 0 && !this.isClosed && !this.socket.writableEnded) {
+      if (this.closingReply) this.socket.end(this.closingReply);
+      else this.socket.end();
+    }
   }
 
   get closed(): boolean {

@@ -6,6 +6,9 @@ export interface SendResult {
   sent: number;
 }
 
+/** The smallest read worth a round trip through the thread pool (unless the caller asks for less). */
+const MIN_CHUNK_SIZE = 64 * 1024;
+
 /**
  * Sends `length` bytes of an open file from `start`, honouring backpressure, and calls
  * `onChunk` with each chunk (for hashing on the way; the chunk's memory is reused after
@@ -23,14 +26,17 @@ export async function sendFileRange(
   let sent = 0;
   let first = true;
   let buffer: Buffer | undefined;
+  // Big reads pay off on long transfers only; a short file read in at most ~16 chunks keeps
+  // many concurrent transfers light (1000 clients × 4 MiB: server peak RSS ~0.4 GB with
+  // 256 KiB chunks, ~0.6 GB with 512 KiB, ~1.1 GB with 1 MiB; docs/BENCHMARKS.md).
+  chunkSize = Math.min(chunkSize, Math.max(MIN_CHUNK_SIZE, Math.ceil(length / 16)));
   try {
     // Plain positioned reads. A FileHandle read stream would close the handle when
     // destroyed, and the caller still needs it (to stat the file after the send).
     while (sent < length && !channel.closed) {
       // One buffer, reused once the socket has let go of it (nothing pending: the write
       // completed), else a fresh one. A fresh buffer per chunk cost page faults and GC:
-      // 1 GiB STREAM on loopback went from ratio 0.58 to ≥ 0.9 of the bench's baseline
-      // server (docs/BENCHMARKS.md, scenario 1).
+      // server CPU per 1 GiB STREAM 330 → 250-290 ms (baseline ~210 ms); docs/BENCHMARKS.md.
       if (!buffer || channel.pendingBytes > 0) buffer = Buffer.allocUnsafe(Math.min(chunkSize, length - sent));
       const chunk = buffer.length <= length - sent ? buffer : buffer.subarray(0, length - sent);
       const { bytesRead } = await file.read(chunk, 0, chunk.length, start + sent);

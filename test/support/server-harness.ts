@@ -100,6 +100,8 @@ export interface CloseInfo {
 
 export interface ConnectOptions {
   host?: string;
+  /** Source address (any of 127.0.0.0/8 on Linux), to appear as a different client address. */
+  localAddress?: string;
   /**
    * Start paused: the client reads nothing from the kernel until {@link RawClient.resume},
    * so a server writing to it eventually meets backpressure (a "slow client").
@@ -146,7 +148,7 @@ export class RawClient {
   /** Connects to `port` on loopback; prefer {@link TestHarness.connect}, which also cleans up. */
   static connect(port: number, options: ConnectOptions = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: options.host ?? TEST_HOST, port, noDelay: true });
+      const socket = net.connect({ host: options.host ?? TEST_HOST, port, noDelay: true, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
       const client = new RawClient(socket);
       if (options.paused) socket.pause();
       socket.once('connect', () => {
