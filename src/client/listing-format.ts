@@ -8,8 +8,12 @@ import { formatBytes } from './progress.js';
  * escape sequences (clear the screen, retitle the window, fake output) to the user.
  */
 export function displayText(s: string): string {
+  // C0 and C1 controls could drive the terminal; bidirectional overrides and isolates
+  // could make a name read as another on screen. Both are shown as escapes.
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return s
+    .replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** `3:07`, or `1:02:03` for an hour or more. */
