@@ -238,8 +238,9 @@ export class ServerConnection implements ReplyChannel {
       return;
     }
     if (v2.kind === 'hello') {
+      // Only the first HELLO comes with the fallback probe; a repeated HELLO does not.
+      this.probePending = this.version === 1;
       this.version = 2;
-      this.probePending = true;
     }
     const started = Date.now();
     const outcome = await answerV2(v2, { library: this.options.library, channel: this, readChunkSize: this.options.readChunkSize });

@@ -109,3 +109,15 @@ describe('our client against a v1-only server (test double that ignores HELLO)',
     assert.equal(await sha256File(path.join(lib, entries[5]!.path)), await sha256File(entries[5]!.absolutePath));
   });
 });
+
+describe('a repeated HELLO', () => {
+  test('does not swallow the LIST that follows it (only the first HELLO has a probe)', { timeout: 10_000 }, async () => {
+    const root = await harness.library({ 'x.flac': Buffer.from('xx') });
+    const server = await harness.startServer({ root });
+    const raw = await harness.connect(server.port);
+    await raw.send(Buffer.from('HELLO AS/2\r\nLIST\r\nHELLO AS/2\r\nLIST\r\n'));
+    await raw.end();
+    const { received } = await raw.waitForClose();
+    assert.match(received.toString('utf8'), /^AS\/2 OK [^\r\n]+\r\nAS\/2 OK [^\r\n]+\r\n0:x\.flac\r\n$/);
+  });
+});
