@@ -26,9 +26,10 @@ export async function sendFileRange(
   let sent = 0;
   let first = true;
   let buffer: Buffer | undefined;
-  // Big reads pay off on long transfers only; a short file read in at most ~16 chunks keeps
-  // many concurrent transfers light (1000 clients × 4 MiB: server peak RSS ~0.4 GB with
-  // 256 KiB chunks, ~0.6 GB with 512 KiB, ~1.1 GB with 1 MiB; docs/BENCHMARKS.md).
+  // Big reads pay off on long transfers only; reading a short file in ~16 chunks keeps many
+  // concurrent transfers light (1000 clients × 4 MiB, server peak RSS: 0.36-0.44 GB with
+  // 256 KiB reads, 0.51-0.69 GB with 512 KiB, 1.1 GB with 1 MiB; 0.34-0.46 GB with this cap).
+  // docs/BENCHMARKS.md, scenario 2.
   chunkSize = Math.min(chunkSize, Math.max(MIN_CHUNK_SIZE, Math.ceil(length / 16)));
   try {
     // Plain positioned reads. A FileHandle read stream would close the handle when
@@ -36,7 +37,8 @@ export async function sendFileRange(
     while (sent < length && !channel.closed) {
       // One buffer, reused once the socket has let go of it (nothing pending: the write
       // completed), else a fresh one. A fresh buffer per chunk cost page faults and GC:
-      // server CPU per 1 GiB STREAM 330 → 250-290 ms (baseline ~210 ms); docs/BENCHMARKS.md.
+      // 1 GiB STREAM at 256 KiB, server CPU per GiB 330 → 250-290 ms (baseline 210 ms),
+      // throughput 0.58 → ~1.0 of the bench's baseline server; docs/BENCHMARKS.md.
       if (!buffer || channel.pendingBytes > 0) buffer = Buffer.allocUnsafe(Math.min(chunkSize, length - sent));
       const chunk = buffer.length <= length - sent ? buffer : buffer.subarray(0, length - sent);
       const { bytesRead } = await file.read(chunk, 0, chunk.length, start + sent);

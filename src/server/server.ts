@@ -21,9 +21,11 @@ export interface AudioServerOptions {
 }
 
 /**
- * The largest read from a file per chunk. 512 KiB measured best for a 1 GiB STREAM on
- * loopback (server CPU per GiB ~220 ms vs ~270 ms at 256 KiB; 1 and 2 MiB no better, and
- * the buffer no longer fits a core's L2 cache); docs/BENCHMARKS.md, scenario 1.
+ * The largest read from a file per chunk (was 256 KiB). One 1 GiB STREAM on loopback, head
+ * to head with the bench's baseline server: 256 KiB 0.70× its throughput at 290-300 ms of
+ * server CPU per GiB, 512 KiB 0.94-0.98× at 230 ms (the baseline's 230 ms). 4 MiB matches
+ * the baseline too, but a connection that stops reading holds one read buffer, so this
+ * size times the connection cap is the worst case. docs/BENCHMARKS.md, scenario 1.
  */
 export const DEFAULT_READ_CHUNK_SIZE = 512 * 1024;
 export const DEFAULT_MAX_QUEUED_REQUESTS = 64;

@@ -1,0 +1,24 @@
+/** What the bench tells a server child (bench/server-child.ts) and what it answers, over IPC. */
+
+export type ServerKind = 'ours' | 'baseline';
+
+export interface ServerChildConfig {
+  kind: ServerKind;
+  /** ours: the library directory. */
+  root?: string;
+  /** baseline: the files it serves, by v1 index. */
+  files?: string[];
+  /** ours: AudioServer readChunkSize, when a run compares settings. */
+  readChunkSize?: number | undefined;
+  /** baseline: its read size (default BASELINE_CHUNK_SIZE). */
+  chunkSize?: number | undefined;
+}
+
+export type ToServerChild = { type: 'rescan' } | { type: 'settle' } | { type: 'connections' } | { type: 'stop' };
+
+export type FromServerChild =
+  | { type: 'listening'; port: number; scanMs: number; files: number }
+  | { type: 'rescanned'; ms: number; changed: boolean; files: number }
+  | { type: 'settled'; ms: number }
+  | { type: 'connections'; count: number }
+  | { type: 'failed'; message: string };

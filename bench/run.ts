@@ -1,0 +1,156 @@
+/**
+ * The audiostream benchmark: `npm run bench` (builds, then runs this).
+ *
+ *   node dist/bench/run.js [--only 1,3] [--quick] [--profile DIR] [--json FILE] [--read-chunk BYTES]
+ *
+ * Runs the scenarios of docs/BENCHMARKS.md against real processes on loopback, prints a
+ * table, and writes bench/results.json (after a full run, or to --json). Bounded to 10
+ * minutes; every child is stopped and every temporary file removed on the way out, on
+ * failure too.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { killAllChildrenNow } from './harness/children.js';
+import type { BenchContext, ScenarioResult } from './harness/context.js';
+import { benchTempDir, removeBenchTempDir } from './harness/fixtures.js';
+import { paths } from './harness/paths.js';
+import { machineInfo, markdownTable, textTable, type ScenarioOutcome } from './harness/report.js';
+import { Scope, withTimeout } from './harness/scope.js';
+import { clientGet } from './scenarios/client-get.js';
+import { clientStream } from './scenarios/client-stream.js';
+import { largeLibrary } from './scenarios/large-library.js';
+import { manyClients } from './scenarios/many-clients.js';
+import { startup } from './scenarios/startup.js';
+import { streamThroughput } from './scenarios/stream-throughput.js';
+
+const TOTAL_LIMIT_MS = 10 * 60 * 1000;
+
+interface Scenario {
+  id: string;
+  title: string;
+  limitMs: number;
+  run: (ctx: BenchContext, scope: Scope) => Promise<ScenarioResult>;
+}
+
+const SCENARIOS: Scenario[] = [
+  { id: '1', title: 'STREAM 1 GiB throughput', limitMs: 120_000, run: streamThroughput },
+  { id: '2', title: '1,000 clients; 10,000 idle connections', limitMs: 150_000, run: manyClients },
+  { id: '3', title: 'client get 1 GiB', limitMs: 150_000, run: clientGet },
+  { id: '4', title: 'client stream into a slow player', limitMs: 150_000, run: clientStream },
+  { id: '5', title: '100,000-file library', limitMs: 150_000, run: largeLibrary },
+  { id: '6', title: 'start-up', limitMs: 60_000, run: startup },
+];
+
+const { values: args } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    quick: { type: 'boolean' },
+    profile: { type: 'string' },
+    json: { type: 'string' },
+    'read-chunk': { type: 'string' },
+  },
+});
+const only = args.only?.split(',').map((s) => s.trim());
+const chosen = SCENARIOS.filter((s) => !only || only.includes(s.id));
+const profileDir = args.profile ? path.resolve(args.profile) : undefined;
+if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
+
+const started = performance.now();
+const outcomes: ScenarioOutcome[] = [];
+const log = (message: string): void => {
+  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}\n`);
+};
+
+// Whatever happens, no child outlives us and no temporary file stays behind.
+process.on('exit', () => {
+  killAllChildrenNow();
+  removeBenchTempDir();
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping`);
+    process.exit(130);
+  });
+}
+const watchdog = setTimeout(() => {
+  log(`the bench ran past its ${TOTAL_LIMIT_MS / 60000}-minute bound: stopping`);
+  report(true);
+  process.exit(1);
+}, TOTAL_LIMIT_MS);
+watchdog.unref();
+
+async function main(): Promise<void> {
+  log(`temporary files under ${benchTempDir()}`);
+  if (profileDir) log(`CPU profiles go to ${profileDir} (profiling slows what it measures)`);
+  const ctx: BenchContext = {
+    runs: (n) => (args.quick ? Math.min(n, 2) : n),
+    profileDir,
+    readChunkSize: args['read-chunk'] ? Number(args['read-chunk']) : undefined,
+    log,
+  };
+  for (const scenario of chosen) {
+    const remaining = TOTAL_LIMIT_MS - (performance.now() - started) - 5000;
+    log(`scenario ${scenario.id}: ${scenario.title}`);
+    const scope = new Scope();
+    const t0 = performance.now();
+    const loadBefore = loadAverage();
+    try {
+      const result = await withTimeout(scenario.run(ctx, scope), Math.min(scenario.limitMs, remaining), `scenario ${scenario.id}`);
+      result.notes.push(`${scenario.id}: took ${((performance.now() - t0) / 1000).toFixed(0)} s; load average ${loadBefore} → ${loadAverage()} (2 cores: above ~2 something else was running)`);
+      outcomes.push({ id: scenario.id, title: scenario.title, ...result, ms: performance.now() - t0 });
+    } catch (err) {
+      const message = (err as Error)?.message ?? String(err);
+      log(`scenario ${scenario.id} failed: ${message}`);
+      outcomes.push({ id: scenario.id, title: scenario.title, rows: [], notes: [], error: message, ms: performance.now() - t0 });
+    } finally {
+      await scope.close();
+    }
+  }
+  report(false);
+}
+
+/** The 1-minute load average: how busy the machine was with other things too. */
+function loadAverage(): string {
+  return os.loadavg()[0]!.toFixed(2);
+}
+
+function report(partial: boolean): void {
+  const totalMs = performance.now() - started;
+  process.stdout.write(`\n${textTable(outcomes)}\n\n`);
+  for (const o of outcomes) for (const note of o.notes) process.stdout.write(`  ${note}\n`);
+  const machine = machineInfo();
+  process.stdout.write(`\n${machine.cpuCount} × ${machine.cpuModel}, ${((machine.totalMemBytes as number) / 2 ** 30).toFixed(0)} GiB, Node ${machine.node}; ${(totalMs / 1000).toFixed(0)} s${profileDir ? '; PROFILED (figures are slower than normal)' : ''}\n`);
+  const full = chosen.length === SCENARIOS.length && !partial;
+  const out = args.json ? path.resolve(args.json) : full ? paths.resultsJson : undefined;
+  if (out) {
+    const results = {
+      machine,
+      caveats: [
+        'loopback only; 2 cores shared by server, client and anything else running on the machine (other agents may have been running tests)',
+        'decimal units: MB = 10^6 bytes, MB/s = 10^6 bytes per second',
+      ],
+      profiled: profileDir !== undefined,
+      partial,
+      totalMs,
+      table: markdownTable(outcomes),
+      scenarios: outcomes,
+    };
+    fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`results written to ${path.relative(process.cwd(), out) || out}\n`);
+  }
+  const failed = outcomes.some((o) => o.error || o.rows.some((r) => r.pass === false));
+  process.exitCode = failed ? 1 : 0;
+}
+
+main()
+  .catch((err) => {
+    log(`bench failed: ${(err as Error)?.stack ?? err}`);
+    process.exitCode = 2;
+  })
+  .finally(() => {
+    clearTimeout(watchdog);
+    // Anything a scenario left behind (a socket) must not keep us alive.
+    process.exit();
+  });
