@@ -43,7 +43,9 @@ export class Library {
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<LibraryIndex> | undefined;
   private rescanAgain = false;
-  private watcher: FSWatcher | undefined;
+  private readonly watchers = new Map<string, FSWatcher>();
+  private watchFailed = false;
+  private closed = false;
   private debounce: NodeJS.Timeout | undefined;
   private tagPass: Promise<void> = Promise.resolve();
   /** The library root with every link resolved: what "inside the library" means. */
@@ -70,7 +72,8 @@ export class Library {
     if (!stats.isDirectory()) {
       throw new AudioStreamError('LIBRARY_NOT_FOUND', `"${root}" is not a directory: pass -l DIR with the folder of your music`);
     }
-    const scanOptions = options.onSkip ? { onSkip: options.onSkip } : {};
+    const directories: string[] = [];
+    const scanOptions = { onDirectory: (dir: string) => directories.push(dir), ...(options.onSkip ? { onSkip: options.onSkip } : {}) };
     const library = new Library(root, new LibraryIndex(await scanLibrary(root, scanOptions)), options);
     library.realRoot = await fsp.realpath(root);
     const interval = options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
@@ -80,7 +83,7 @@ export class Library {
       }, interval);
       library.timer.unref();
     }
-    if ((options.watchDebounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS) > 0) library.startWatching();
+    library.watchDirectories(directories);
     library.startTagPass();
     return library;
   }
@@ -147,6 +150,10 @@ export class Library {
       let next = 0;
       const lane = async (): Promise<void> => {
         while (next < todo.length) {
+          // Tags wait while a scan runs: both compete for the disk and the event loop, and
+          // the scan is what keeps the listing true.
+          while (this.scanning) await this.scanning.catch(() => undefined);
+          if (this.closed) return;
           const entry = todo[next++]!;
           await this.tags.obtain(entry, () => readTags(entry));
         }
@@ -157,23 +164,51 @@ export class Library {
     })();
   }
 
-  private startWatching(): void {
+  /**
+   * Watches each directory of the library (not each file: a recursive watch on Linux puts
+   * a watch on every file, which for 100,000 files costs seconds and hundreds of MB) and
+   * rescans a little after the last change. Called after every scan with the directories
+   * it walked, so new folders are watched and removed ones let go. If watching fails (the
+   * inotify limit), it stops and the periodic rescan carries on alone.
+   */
+  private watchDirectories(directories: readonly string[]): void {
     const debounceMs = this.options.watchDebounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS;
-    try {
-      this.watcher = watch(this.root, { recursive: true, persistent: false }, () => {
-        clearTimeout(this.debounce);
-        this.debounce = setTimeout(() => {
-          this.rescan().catch((err) => this.options.onScanError?.(err));
-        }, debounceMs);
-        this.debounce.unref();
-      });
-      this.watcher.on('error', (err) => {
-        this.options.onWatchError?.(err);
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
-    } catch (err) {
+    if (debounceMs <= 0 || this.watchFailed || this.closed) return;
+    const wanted = new Set(directories);
+    for (const [dir, watcher] of this.watchers) {
+      if (!wanted.has(dir)) {
+        watcher.close();
+        this.watchers.delete(dir);
+      }
+    }
+    const onChange = (): void => {
+      clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => {
+        this.rescan().catch((err) => this.options.onScanError?.(err));
+      }, debounceMs);
+      this.debounce.unref();
+    };
+    const fail = (err: unknown): void => {
+      if (this.watchFailed) return;
+      this.watchFailed = true;
+      for (const watcher of this.watchers.values()) watcher.close();
+      this.watchers.clear();
       this.options.onWatchError?.(err);
+    };
+    for (const dir of wanted) {
+      if (this.watchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, { persistent: false }, onChange);
+        // A watched directory that goes away reports an error here; the rescan it
+        // triggers lets it go.
+        watcher.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' || err.code === 'EPERM' ? onChange() : fail(err)));
+        this.watchers.set(dir, watcher);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'EACCES') continue; // gone or unreadable since the scan
+        fail(err);
+        return;
+      }
     }
   }
 
@@ -186,8 +221,10 @@ export class Library {
     }
     this.scanning = (async () => {
       try {
-        const scanOptions = this.options.onSkip ? { onSkip: this.options.onSkip } : {};
+        const directories: string[] = [];
+        const scanOptions = { onDirectory: (dir: string) => directories.push(dir), ...(this.options.onSkip ? { onSkip: this.options.onSkip } : {}) };
         const next = new LibraryIndex(await scanLibrary(this.root, scanOptions));
+        this.watchDirectories(directories);
         const previous = this.current;
         if (next.sameAs(previous)) return previous; // keep the cached LIST reply
         this.current = next;
@@ -209,7 +246,8 @@ export class Library {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     clearTimeout(this.debounce);
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.closed = true;
+    for (const watcher of this.watchers.values()) watcher.close();
+    this.watchers.clear();
   }
 }
