@@ -1,10 +1,11 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream, promises as fsp } from 'node:fs';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { AudioStreamError, isAudioStreamError } from '../protocol/index.js';
 import type { IncomingFile } from './client-connection.js';
+import { hashGrowingFile, type GrowingFileHash } from './file-hashing.js';
 import { LocalLibrary, writeError } from './local-library.js';
 import type { Player } from './player.js';
 
@@ -52,12 +53,10 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
   };
   let written = 0;
   let keep = false;
+  let hash: GrowingFileHash | undefined;
   try {
-    const hash = file.trailer ? createHash('sha256') : undefined;
-    if (resuming) {
-      await ftruncate(fd, file.offset);
-      if (hash) await hashPrefix(fd, file.offset, hash);
-    }
+    if (resuming) await ftruncate(fd, file.offset);
+    hash = file.trailer ? await hashGrowingFile(temporaryPath, fd, file.offset, file.offset + file.length) : undefined;
     options.onTemporaryFile?.(temporaryPath);
     options.onFlushed?.(file.offset);
     const out = createWriteStream('', { fd, autoClose: false, start: file.offset, highWaterMark: 1024 * 1024 });
@@ -70,6 +69,7 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
         const ok = out.write(chunk, (err) => {
           if (err) return;
           written += chunk.length;
+          hash?.advance(file.offset + written);
           options.onFlushed?.(file.offset + written);
         });
         if (!ok) await waitForDrainOrError(out);
@@ -82,8 +82,7 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
       throw new AudioStreamError('TRUNCATED_TRANSFER', `received ${written} of ${file.length} bytes`);
     }
     if (file.trailer && hash) {
-      const expected = await file.trailer;
-      const actual = hash.digest('hex');
+      const [expected, actual] = await Promise.all([file.trailer, hash.digest(file.offset + written)]);
       if (actual !== expected) {
         throw new AudioStreamError(
           'INTEGRITY_MISMATCH',
@@ -98,22 +97,11 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
     });
   } catch (err) {
     file.body.destroy();
+    hash?.abort();
     keep = options.keepPartial === true && isAudioStreamError(err) && RESUMABLE.has(err.code) && file.offset + written > 0;
     await closeFd().catch(() => {});
     if (!keep) await fsp.rm(temporaryPath, { force: true }).catch(() => {});
     throw isAudioStreamError(err) ? err : writeError(`cannot write ${finalPath}`, err);
-  }
-}
-
-/** Feeds the first `length` bytes of an open file into `hash` (the part a resume keeps). */
-async function hashPrefix(fd: number, length: number, hash: Hash): Promise<void> {
-  const buf = Buffer.allocUnsafe(1024 * 1024);
-  let pos = 0;
-  while (pos < length) {
-    const { bytesRead } = await read(fd, buf, 0, Math.min(buf.length, length - pos), pos);
-    if (bytesRead === 0) throw new AudioStreamError('WRITE_FAILED', 'the partial file is shorter than expected');
-    hash.update(buf.subarray(0, bytesRead));
-    pos += bytesRead;
   }
 }
 
@@ -128,7 +116,6 @@ const openFile = promisify(fs.open);
 const closeFile = promisify(fs.close);
 const fdatasync = promisify(fs.fdatasync);
 const ftruncate = promisify(fs.ftruncate);
-const read = promisify(fs.read);
 
 function waitForDrainOrError(out: NodeJS.WritableStream): Promise<void> {
   return new Promise((resolve) => {
