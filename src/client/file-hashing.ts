@@ -65,7 +65,8 @@ class HashWorkerClient {
   }
 
   private constructor() {
-    this.worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+    // A small heap: the worker holds one 1 MiB buffer and a hash state, nothing more.
+    this.worker = new Worker(new URL('./hash-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8, codeRangeSizeMb: 2, stackSizeMb: 1 } });
     this.worker.on('message', (reply: HashWorkerReply) => {
       const waiter = this.waiting.get(reply.id);
       if (!waiter) return;

@@ -24,7 +24,7 @@ interface Job {
   total: number | undefined;
 }
 
-const READ_CHUNK = 1024 * 1024;
+const READ_CHUNK = 256 * 1024;
 const jobs = new Map<number, Job>();
 const buffer = Buffer.allocUnsafe(READ_CHUNK);
 
