@@ -56,7 +56,7 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
   let hash: GrowingFileHash | undefined;
   try {
     if (resuming) await ftruncate(fd, file.offset);
-    hash = file.trailer ? await hashGrowingFile(temporaryPath, fd, file.offset, file.offset + file.length) : undefined;
+    hash = file.trailer ? await hashGrowingFile(fd, file.offset) : undefined;
     options.onTemporaryFile?.(temporaryPath);
     options.onFlushed?.(file.offset);
     const out = createWriteStream('', { fd, autoClose: false, start: file.offset, highWaterMark: 1024 * 1024 });
@@ -69,7 +69,6 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
         const ok = out.write(chunk, (err) => {
           if (err) return;
           written += chunk.length;
-          hash?.advance(file.offset + written);
           options.onFlushed?.(file.offset + written);
         });
         if (!ok) await waitForDrainOrError(out);
@@ -82,7 +81,8 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
       throw new AudioStreamError('TRUNCATED_TRANSFER', `received ${written} of ${file.length} bytes`);
     }
     if (file.trailer && hash) {
-      const [expected, actual] = await Promise.all([file.trailer, hash.digest(file.offset + written)]);
+      const expected = await file.trailer;
+      const actual = hash.digest();
       if (actual !== expected) {
         throw new AudioStreamError(
           'INTEGRITY_MISMATCH',
@@ -97,7 +97,6 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
     });
   } catch (err) {
     file.body.destroy();
-    hash?.abort();
     keep = options.keepPartial === true && isAudioStreamError(err) && RESUMABLE.has(err.code) && file.offset + written > 0;
     await closeFd().catch(() => {});
     if (!keep) await fsp.rm(temporaryPath, { force: true }).catch(() => {});
