@@ -15,7 +15,7 @@ import type { ResultRow } from '../harness/report.js';
  * 1,100 directories, plus 2,000 non-audio files to skip).
  *
  * Each run starts a fresh server process with the library options as-server uses (a
- * recursive watch and a background tag pass, both on by default) and measures
+ * directory watch and a background tag pass, both on by default) and measures
  * Library.open, LIST over a socket (the first builds the reply, later ones reuse it), a
  * rescan while the tag pass still runs (the first minute after start), and a rescan once
  * it has finished (steady state). Interleaved with it, fresh processes time scanLibrary
