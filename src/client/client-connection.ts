@@ -176,29 +176,21 @@ export class ClientConnection {
    * only an empty v1 library, which answers nothing at all, is waited out.
    */
   private negotiate(socket: net.Socket, signal: AbortSignal | undefined): Promise<void> {
-    const parser = new ListParser();
-    const entries: ListEntry[] = [];
+    const listing = this.v1ListCollector();
     let decided: 1 | 2 | undefined;
     let helloLine = Buffer.alloc(0);
-    let listBytes = 0;
     const hello = Buffer.concat([encodeV2Line(V2_HELLO), encodeV2Line(V2_PROBE)]);
     return this.request<void>(socket, hello, signal, (resolve, reject) => {
       socket.setTimeout(this.options.emptyListTimeoutMs);
       const asV1 = (chunk: Buffer): void => {
         try {
-          listBytes = this.checkListBytes(listBytes + chunk.length);
-          for (const entry of parser.feed(chunk)) entries.push(entry);
+          if (!listing.feed(chunk)) return;
         } catch (err) {
           reject(err as AudioStreamError);
           return;
         }
-        if (!parser.done) return;
-        if (parser.takeRest().length > 0) {
-          reject(new AudioStreamError('MALFORMED_LIST', 'the server sent bytes after the end of the list'));
-          return;
-        }
         this.version = 1;
-        this.probeList = { entries: entries.reverse(), assumedEmpty: false };
+        this.probeList = { entries: listing.entries(), assumedEmpty: false };
         this.finish(socket);
         resolve();
       };
@@ -283,10 +275,8 @@ export class ClientConnection {
 
   private list1(signal?: AbortSignal): Promise<ListResult> {
     const socket = this.socket!;
-    const parser = new ListParser();
-    const entries: ListEntry[] = [];
+    const listing = this.v1ListCollector();
     let receivedAny = false;
-    let listBytes = 0;
     return this.request(socket, encodeListRequest(), signal, (resolve, reject) => {
       // Wait for the first byte only so long: an empty v1 library sends nothing at all.
       socket.setTimeout(this.options.emptyListTimeoutMs);
@@ -297,20 +287,13 @@ export class ClientConnection {
             socket.setTimeout(this.options.idleTimeoutMs);
           }
           try {
-            listBytes = this.checkListBytes(listBytes + chunk.length);
-            for (const entry of parser.feed(chunk)) entries.push(entry);
+            if (!listing.feed(chunk)) return;
           } catch (err) {
             reject(err as AudioStreamError);
             return;
           }
-          if (parser.done) {
-            if (parser.takeRest().length > 0) {
-              reject(new AudioStreamError('MALFORMED_LIST', 'the server sent bytes after the end of the list'));
-            } else {
-              this.finish(socket);
-              resolve({ entries: entries.reverse(), assumedEmpty: false });
-            }
-          }
+          this.finish(socket);
+          resolve({ entries: listing.entries(), assumedEmpty: false });
         },
         onClose: reject,
         onTimeout: () => {
@@ -367,6 +350,26 @@ export class ClientConnection {
   }
 
   /** The running size of a listing, or LIST_TOO_LONG once it passes `maxListBytes`. */
+  /**
+   * Gathers a v1 LIST reply: `feed` returns true once index 0 has arrived, and throws on a
+   * malformed or oversized list, or on bytes after its end. `entries` are by index, from 0.
+   */
+  private v1ListCollector(): { feed(chunk: Buffer): boolean; entries(): ListEntry[] } {
+    const parser = new ListParser();
+    const entries: ListEntry[] = [];
+    let bytes = 0;
+    return {
+      feed: (chunk) => {
+        bytes = this.checkListBytes(bytes + chunk.length);
+        for (const entry of parser.feed(chunk)) entries.push(entry);
+        if (!parser.done) return false;
+        if (parser.takeRest().length > 0) throw new AudioStreamError('MALFORMED_LIST', 'the server sent bytes after the end of the list');
+        return true;
+      },
+      entries: () => [...entries].reverse(),
+    };
+  }
+
   private checkListBytes(total: number): number {
     if (total > this.options.maxListBytes) {
       throw new AudioStreamError('LIST_TOO_LONG', `the server sent more than ${formatMiB(this.options.maxListBytes)} of listing`);
