@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { exists, listFiles, makeTempDir, removeDir, sha256File, writeRandomLibrary } from './support/files.js';
+import { exists, listFiles, sha256File } from './support/files.js';
 import { REPO_ROOT, playerCommand } from './support/paths.js';
 import { clientArgs, describeRun, runClient, startClient } from './support/run-client.js';
-import { indexesByPath, startServer, type RunningServer } from './support/loopback-server.js';
+import { randomLibraryServer } from './support/loopback-server.js';
 
 const MB = 1024 * 1024;
 const FILES: Record<string, number> = {
@@ -21,35 +21,16 @@ const FILES: Record<string, number> = {
 };
 
 describe('stream N against a real AudioServer with generated random files', () => {
-  let work: string;
-  let serverDir: string;
-  let server: RunningServer;
-  let indexes: Map<string, number>;
+  const fx = randomLibraryServer('stream', FILES);
 
-  before(async () => {
-    work = await makeTempDir('stream');
-    serverDir = path.join(work, 'server');
-    await writeRandomLibrary(serverDir, FILES);
-    server = await startServer(serverDir);
-    indexes = await indexesByPath(server.port);
-  });
-  after(async () => {
-    await server?.close();
-    await removeDir(work);
-  });
-
-  const indexOf = (p: string): number => {
-    const i = indexes.get(p);
-    assert.notEqual(i, undefined, `the server lists ${p}`);
-    return i!;
-  };
-  const original = (p: string): string => path.join(serverDir, p);
+  const indexOf = fx.indexOf;
+  const original = fx.original;
 
   for (const remote of ['Album/big.wav', 'small.wav', 'empty.ogg']) {
     test(`recording player: stream of ${remote} delivers byte-identical bytes and saves nothing`, { timeout: 20_000 }, async () => {
-      const library = path.join(work, `lib-record-${path.basename(remote)}`);
-      const recorded = path.join(work, `recorded-${path.basename(remote)}`);
-      const run = await runClient(clientArgs(server.port, library, playerCommand('recording-player', recorded)), `stream ${indexOf(remote)}\n`);
+      const library = path.join(fx.work, `lib-record-${path.basename(remote)}`);
+      const recorded = path.join(fx.work, `recorded-${path.basename(remote)}`);
+      const run = await runClient(clientArgs(fx.server.port, library, playerCommand('recording-player', recorded)), `stream ${indexOf(remote)}\n`);
       assert.equal(run.code, 0, describeRun(run));
       assert.equal(await sha256File(recorded), await sha256File(original(remote)), 'the player received the file exactly');
       assert.match(run.stdout, new RegExp(`played ${remote.replace('.', '\\.')}`));
@@ -58,10 +39,10 @@ describe('stream N against a real AudioServer with generated random files', () =
   }
 
   test('slow player (2 MB/s): stream still delivers byte-identical bytes', { timeout: 20_000 }, async () => {
-    const library = path.join(work, 'lib-slow');
-    const recorded = path.join(work, 'recorded-slow');
+    const library = path.join(fx.work, 'lib-slow');
+    const recorded = path.join(fx.work, 'recorded-slow');
     const remote = 'Album/slow.flac';
-    const run = await runClient(clientArgs(server.port, library, playerCommand('slow-player', recorded, 2_000_000)), `stream ${indexOf(remote)}\n`);
+    const run = await runClient(clientArgs(fx.server.port, library, playerCommand('slow-player', recorded, 2_000_000)), `stream ${indexOf(remote)}\n`);
     assert.equal(run.code, 0, describeRun(run));
     assert.equal(await sha256File(recorded), await sha256File(original(remote)));
     assert.equal(await exists(library), false);
@@ -81,10 +62,10 @@ describe('stream N against a real AudioServer with generated random files', () =
     const preload = pathToFileURL(path.join(REPO_ROOT, 'test', 'fixtures', 'report-peak-rss.mjs')).href;
     const peakRss = async (remote: string): Promise<number> => {
       const tag = path.basename(remote);
-      const rssFile = path.join(work, `peak-rss-${tag}`);
-      const recorded = path.join(work, `recorded-stall-${tag}`);
+      const rssFile = path.join(fx.work, `peak-rss-${tag}`);
+      const recorded = path.join(fx.work, `recorded-stall-${tag}`);
       const run = await runClient(
-        clientArgs(server.port, path.join(work, 'lib-stall'), playerCommand('stalling-player', recorded, 256 * 1024, 1500)),
+        clientArgs(fx.server.port, path.join(fx.work, 'lib-stall'), playerCommand('stalling-player', recorded, 256 * 1024, 1500)),
         `stream ${indexOf(remote)}\n`,
         { nodeArgs: ['--import', preload], env: { AS_TEST_PEAK_RSS_FILE: rssFile }, timeoutMs: 25_000 },
       );
@@ -105,10 +86,10 @@ describe('stream N against a real AudioServer with generated random files', () =
   });
 
   test('stalling player: SIGINT cancels the stream, the shell goes on, and the exit status is 1', { timeout: 20_000 }, async () => {
-    const library = path.join(work, 'lib-cancel');
-    const recorded = path.join(work, 'recorded-cancel');
-    const release = path.join(work, 'release-never'); // never created: the player stays stalled
-    const session = startClient(clientArgs(server.port, library, playerCommand('stalling-player', recorded, 256 * 1024, release)), { timeoutMs: 15_000 });
+    const library = path.join(fx.work, 'lib-cancel');
+    const recorded = path.join(fx.work, 'recorded-cancel');
+    const release = path.join(fx.work, 'release-never'); // never created: the player stays stalled
+    const session = startClient(clientArgs(fx.server.port, library, playerCommand('stalling-player', recorded, 256 * 1024, release)), { timeoutMs: 15_000 });
     session.write(`stream ${indexOf('Album/big.wav')}\n`);
     // Wait (by polling, not by a fixed delay) until the player has stalled mid-file.
     while (((await fsp.stat(recorded).catch(() => undefined))?.size ?? 0) < 256 * 1024) await sleep(20);
@@ -124,11 +105,11 @@ describe('stream N against a real AudioServer with generated random files', () =
   });
 
   test('quitting player: stream reports the early stop and the next command on the session works', { timeout: 20_000 }, async () => {
-    const library = path.join(work, 'lib-quit');
-    const recorded = path.join(work, 'recorded-quit');
+    const library = path.join(fx.work, 'lib-quit');
+    const recorded = path.join(fx.work, 'recorded-quit');
     const limit = 100_000;
     const run = await runClient(
-      clientArgs(server.port, library, playerCommand('quitting-player', limit, recorded)),
+      clientArgs(fx.server.port, library, playerCommand('quitting-player', limit, recorded)),
       `stream ${indexOf('Album/big.wav')}\nget ${indexOf('small.wav')}\nstream ${indexOf('small.wav')}\n`,
     );
     assert.equal(run.code, 0, describeRun(run));
@@ -143,7 +124,7 @@ describe('stream N against a real AudioServer with generated random files', () =
     // body could end before the player's 'exit' event, and the stream was called "played".
     const sessions = Array.from({ length: 4 }, (_, n) =>
       runClient(
-        clientArgs(server.port, path.join(work, `lib-quit-busy-${n}`), playerCommand('quitting-player', 100_000)),
+        clientArgs(fx.server.port, path.join(fx.work, `lib-quit-busy-${n}`), playerCommand('quitting-player', 100_000)),
         `stream ${indexOf('Album/big.wav')}\n`.repeat(5),
       ),
     );
@@ -154,9 +135,9 @@ describe('stream N against a real AudioServer with generated random files', () =
   });
 
   test('quitting player: the bytes it did take are the start of the file', { timeout: 20_000 }, async () => {
-    const recorded = path.join(work, 'recorded-quit-prefix');
+    const recorded = path.join(fx.work, 'recorded-quit-prefix');
     const limit = 300_000;
-    const run = await runClient(clientArgs(server.port, path.join(work, 'lib-quit-prefix'), playerCommand('quitting-player', limit, recorded)), `stream ${indexOf('Album/big.wav')}\n`);
+    const run = await runClient(clientArgs(fx.server.port, path.join(fx.work, 'lib-quit-prefix'), playerCommand('quitting-player', limit, recorded)), `stream ${indexOf('Album/big.wav')}\n`);
     assert.equal(run.code, 0, describeRun(run));
     const head = Buffer.alloc(limit);
     const fh = await fsp.open(original('Album/big.wav'), 'r');
@@ -171,8 +152,8 @@ describe('stream N against a real AudioServer with generated random files', () =
   test('failing player (exits with status 3 at once): stream of a file bigger than the pipe is an error, not "stopped early"', { timeout: 20_000 }, async () => {
     // Regression: the player died before the pipe filled, so the client took it for a user
     // quitting early and reported success (exit status 0).
-    const library = path.join(work, 'lib-fail');
-    const run = await runClient(clientArgs(server.port, library, playerCommand('failing-player', 3)), `stream ${indexOf('Album/big.wav')}\nget ${indexOf('small.wav')}\n`);
+    const library = path.join(fx.work, 'lib-fail');
+    const run = await runClient(clientArgs(fx.server.port, library, playerCommand('failing-player', 3)), `stream ${indexOf('Album/big.wav')}\nget ${indexOf('small.wav')}\n`);
     assert.equal(run.code, 1, describeRun(run));
     assert.match(run.stderr, /error: the player exited with status 3 while playing Album\/big\.wav/);
     assert.doesNotMatch(run.stdout, /stopped early/);
@@ -180,14 +161,14 @@ describe('stream N against a real AudioServer with generated random files', () =
   });
 
   test('failing player (exits with status 3 at once): stream of a small file is an error', { timeout: 20_000 }, async () => {
-    const run = await runClient(clientArgs(server.port, path.join(work, 'lib-fail-small'), playerCommand('failing-player', 3)), `stream ${indexOf('small.wav')}\n`);
+    const run = await runClient(clientArgs(fx.server.port, path.join(fx.work, 'lib-fail-small'), playerCommand('failing-player', 3)), `stream ${indexOf('small.wav')}\n`);
     assert.equal(run.code, 1, describeRun(run));
     assert.match(run.stderr, /error: the player exited with status 3 while playing small\.wav/);
   });
 
   test('player not found: stream prints a message naming the player and exits non-zero', { timeout: 20_000 }, async () => {
-    const library = path.join(work, 'lib-missing');
-    const run = await runClient(clientArgs(server.port, library, 'no-such-player-xyz --some-flag'), `stream ${indexOf('small.wav')}\n`);
+    const library = path.join(fx.work, 'lib-missing');
+    const run = await runClient(clientArgs(fx.server.port, library, 'no-such-player-xyz --some-flag'), `stream ${indexOf('small.wav')}\n`);
     assert.equal(run.code, 1, describeRun(run));
     assert.match(run.stderr, /player "no-such-player-xyz" not found/);
     assert.equal(run.stderr.trim().split('\n').length, 1, 'one line');
@@ -195,22 +176,22 @@ describe('stream N against a real AudioServer with generated random files', () =
   });
 
   test('player not found: the default mpv missing from PATH says how to install it', { timeout: 20_000 }, async () => {
-    const emptyPath = path.join(work, 'empty-path');
+    const emptyPath = path.join(fx.work, 'empty-path');
     await fsp.mkdir(emptyPath, { recursive: true });
-    const run = await runClient(clientArgs(server.port, path.join(work, 'lib-no-mpv')), `stream ${indexOf('small.wav')}\n`, { env: { PATH: emptyPath } });
+    const run = await runClient(clientArgs(fx.server.port, path.join(fx.work, 'lib-no-mpv')), `stream ${indexOf('small.wav')}\n`, { env: { PATH: emptyPath } });
     assert.equal(run.code, 1, describeRun(run));
     assert.match(run.stderr, /mpv not found: install it .* or pass --player/);
   });
 
   test('recording player named by AS_PLAYER is used when --player is absent; --player wins over it', { timeout: 20_000 }, async () => {
-    const fromEnv = path.join(work, 'recorded-env');
-    const fromFlag = path.join(work, 'recorded-flag');
+    const fromEnv = path.join(fx.work, 'recorded-env');
+    const fromFlag = path.join(fx.work, 'recorded-flag');
     const env = { AS_PLAYER: playerCommand('recording-player', fromEnv) };
-    const first = await runClient(clientArgs(server.port, path.join(work, 'lib-env')), `stream ${indexOf('small.wav')}\n`, { env });
+    const first = await runClient(clientArgs(fx.server.port, path.join(fx.work, 'lib-env')), `stream ${indexOf('small.wav')}\n`, { env });
     assert.equal(first.code, 0, describeRun(first));
     assert.equal(await sha256File(fromEnv), await sha256File(original('small.wav')));
     await fsp.rm(fromEnv);
-    const second = await runClient(clientArgs(server.port, path.join(work, 'lib-env'), playerCommand('recording-player', fromFlag)), `stream ${indexOf('small.wav')}\n`, { env });
+    const second = await runClient(clientArgs(fx.server.port, path.join(fx.work, 'lib-env'), playerCommand('recording-player', fromFlag)), `stream ${indexOf('small.wav')}\n`, { env });
     assert.equal(second.code, 0, describeRun(second));
     assert.ok(await exists(fromFlag), '--player was used');
     assert.equal(await exists(fromEnv), false, 'AS_PLAYER was not');
