@@ -1,4 +1,4 @@
-import { MAX_V1_SIZE, encodeListLine } from '../protocol/index.js';
+import { MAX_V1_SIZE, encodeListResponse } from '../protocol/index.js';
 import type { LibraryEntry } from './scan.js';
 
 /**
@@ -33,9 +33,7 @@ export class LibraryIndex {
   /** The whole v1 LIST reply, encoded once per snapshot and shared by every request. */
   v1ListReply(): Buffer {
     if (!this.v1ListReplyCache) {
-      const lines: Buffer[] = [];
-      for (let i = this.v1Entries.length - 1; i >= 0; i--) lines.push(encodeListLine(i, this.v1Entries[i]!.path));
-      this.v1ListReplyCache = Buffer.concat(lines);
+      this.v1ListReplyCache = encodeListResponse(this.v1Entries.map((e) => e.path));
     }
     return this.v1ListReplyCache;
   }

@@ -7,33 +7,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { AudioStreamError, ReplyReader, parseGetHeader, parseV2Entry, parseV2Request, type V2Request } from '../../src/protocol/index.js';
-import { splitAt } from '../support/wire.js';
+import { ReplyReader, parseGetHeader, parseV2Entry, parseV2Request, type V2Request } from '../../src/protocol/index.js';
+import { outcome, withSplits } from '../support/fuzzing.js';
 
 const RUNS = { numRuns: 200 };
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; code: string };
-
-/** Runs `fn`; an AudioStreamError becomes an outcome, anything else fails the property. */
-function outcome<T>(fn: () => T): Outcome<T> {
-  try {
-    return { ok: true, value: fn() };
-  } catch (err) {
-    if (!(err instanceof AudioStreamError)) throw new Error(`threw a non-AudioStreamError: ${String(err)}`, { cause: err });
-    return { ok: false, code: err.code };
-  }
-}
-
-/** Bytes plus up to 16 cut points inside them. */
-function withSplits(bytes: fc.Arbitrary<Buffer>): fc.Arbitrary<{ bytes: Buffer; chunks: Buffer[] }> {
-  return fc.tuple(bytes, fc.array(fc.nat(), { maxLength: 16 })).map(([buf, cuts]) => ({
-    bytes: buf,
-    chunks: splitAt(
-      buf,
-      cuts.map((c) => c % (buf.length + 1)),
-    ),
-  }));
-}
 
 /** What a ReplyReader handed its handler: lines, and the body bytes after each line. */
 interface Read {

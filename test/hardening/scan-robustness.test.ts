@@ -10,24 +10,14 @@ import { execFileSync } from 'node:child_process';
 import { promises as fsp, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { scanLibrary, type ScanOptions } from '../../src/library/index.js';
 import { TestHarness } from '../support/server-harness.js';
 import { LIST_REQUEST, listReply, requestLine } from '../support/wire.js';
 import { HELLO_PACKET, getRequest, lineText, waitForV2Replies } from './support/v2-wire.js';
+import { scan, type Skip } from '../support/scan-results.js';
 
 const harness = new TestHarness();
 after(() => harness.cleanup());
 
-interface Skip {
-  path: string;
-  reason: string;
-}
-
-async function scan(root: string, options: Omit<ScanOptions, 'onSkip'> = {}): Promise<{ paths: string[]; skipped: Skip[] }> {
-  const skipped: Skip[] = [];
-  const entries = await scanLibrary(root, { ...options, onSkip: (p, reason) => skipped.push({ path: p, reason }) });
-  return { paths: entries.map((e) => e.path), skipped };
-}
 
 /** Each skipped thing is reported once: no path twice. */
 function assertOneLineEach(skipped: Skip[]): void {

@@ -2,23 +2,13 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { isAudioFileName, scanLibrary, type ScanOptions } from '../../src/library/index.js';
+import { isAudioFileName, scanLibrary } from '../../src/library/index.js';
 import { TestHarness, writeFiles } from '../support/server-harness.js';
+import { scan } from '../support/scan-results.js';
 
 const harness = new TestHarness();
 after(() => harness.cleanup());
 
-interface Skip {
-  path: string;
-  reason: string;
-}
-
-/** Scans and returns the relative paths plus what was skipped. */
-async function scan(root: string, options: Omit<ScanOptions, 'onSkip'> = {}): Promise<{ paths: string[]; skipped: Skip[] }> {
-  const skipped: Skip[] = [];
-  const entries = await scanLibrary(root, { ...options, onSkip: (p, reason) => skipped.push({ path: p, reason }) });
-  return { paths: entries.map((e) => e.path), skipped };
-}
 
 describe('isAudioFileName', () => {
   for (const name of ['a.wav', 'a.mp3', 'a.flac', 'a.ogg', 'a.m4a', 'A.WAV', 'b.Mp3', 'c.FlAc', 'd.OGG', 'e.M4A', 'x.y.mp3', 'with space.mp3']) {

@@ -7,27 +7,16 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
-  AudioStreamError,
   ListParser,
   RequestParser,
   StreamReplyParser,
   type ListEntry,
   type Request,
 } from '../../src/protocol/index.js';
-import { LIST_REQUEST, listReply, requestLine, splitAt, streamReply, streamRequest } from '../support/wire.js';
+import { LIST_REQUEST, listReply, requestLine, streamReply, streamRequest } from '../support/wire.js';
+import { outcome, withSplits } from '../support/fuzzing.js';
 
 const RUNS = { numRuns: 200 };
-
-/** Bytes plus up to 16 cut points inside them. */
-function withSplits(bytes: fc.Arbitrary<Buffer>): fc.Arbitrary<{ bytes: Buffer; chunks: Buffer[] }> {
-  return fc.tuple(bytes, fc.array(fc.nat(), { maxLength: 16 })).map(([buf, cuts]) => ({
-    bytes: buf,
-    chunks: splitAt(
-      buf,
-      cuts.map((c) => c % (buf.length + 1)),
-    ),
-  }));
-}
 
 const byteSoup = fc.uint8Array({ maxLength: 2048 }).map((a) => Buffer.from(a));
 
@@ -47,17 +36,6 @@ const tokenSoup = fc
 
 const anySoup = fc.oneof(byteSoup, tokenSoup);
 
-type Outcome<T> = { ok: true; value: T } | { ok: false; code: string };
-
-/** Runs `fn`; an AudioStreamError becomes an outcome, anything else fails the property. */
-function outcome<T>(fn: () => T): Outcome<T> {
-  try {
-    return { ok: true, value: fn() };
-  } catch (err) {
-    if (!(err instanceof AudioStreamError)) throw new Error(`threw a non-AudioStreamError: ${String(err)}`, { cause: err });
-    return { ok: false, code: err.code };
-  }
-}
 
 function parseRequests(chunks: readonly Buffer[], maxLineLength: number): Request[] {
   const parser = new RequestParser({ maxLineLength });
