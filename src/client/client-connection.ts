@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { Readable } from 'node:stream';
+import { ReadBufferPool } from './read-buffer-pool.js';
 import {
   AudioStreamError,
   DEFAULT_MAX_LIST_ENTRIES,
@@ -70,6 +71,12 @@ export interface IncomingFile {
    * (FILE_CHANGED, or the connection lost before the trailer).
    */
   trailer?: Promise<string>;
+  /**
+   * Hands a body chunk back for reuse as a socket read buffer, once the consumer is done
+   * with it and holds no reference (its bytes are on disk). Optional for consumers: a
+   * chunk never released is left to the garbage collector.
+   */
+  release(chunk: Buffer): void;
 }
 
 /** How v2 `ERR` codes surface as client errors. */
@@ -108,6 +115,9 @@ export class ClientConnection {
   private replyBytes = 0;
   /** Stops the reply in progress from listening to its abort signal (set while one is). */
   private stopCancelling: (() => void) | undefined;
+  /** Socket reads go into these buffers; file bodies give them back once written. */
+  private readonly readBuffers = new ReadBufferPool();
+  private readonly releaseChunk = (chunk: Buffer): void => this.readBuffers.release(chunk);
 
   constructor(options: ClientConnectionOptions) {
     this.options = {
@@ -145,7 +155,18 @@ export class ClientConnection {
   private async openSocket(): Promise<net.Socket> {
     const { host, port, connectTimeoutMs } = this.options;
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host, port, noDelay: true });
+      const s = net.connect({
+        host,
+        port,
+        noDelay: true,
+        onread: {
+          buffer: () => this.readBuffers.take(),
+          callback: (length, buffer) => {
+            this.onData(s, this.readBuffers.read(buffer as Buffer, length));
+            return true; // pausing is explicit (socket.pause), never implied here
+          },
+        },
+      });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new AudioStreamError('CONNECTION_FAILED', `cannot connect to ${this.target}: no answer within ${connectTimeoutMs / 1000} s`));
@@ -159,7 +180,6 @@ export class ClientConnection {
         reject(this.connectError(err));
       });
     });
-    socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
     socket.on('error', () => {}); // 'close' follows and carries the news
     socket.on('close', (hadError) => this.onClose(socket, hadError));
     socket.on('timeout', () => {
@@ -432,7 +452,7 @@ export class ClientConnection {
           }
           header = parseGetHeader(status.rest);
           body = this.bodyStream(socket);
-          resolve({ ...header, body, trailer });
+          resolve({ ...header, body, trailer, release: this.releaseChunk });
           state = 'body';
           if (header.length === 0) bodyDone();
           return header.length;
@@ -556,7 +576,7 @@ export class ClientConnection {
         const { body: bytes, rest } = parser.feed(chunk);
         if (parser.size !== undefined && !body) {
           body = this.bodyStream(socket);
-          resolve({ size: parser.size, offset: 0, length: parser.size, body });
+          resolve({ size: parser.size, offset: 0, length: parser.size, body, release: this.releaseChunk });
         }
         // Pause only mid-body: after the last byte, _read may never be called again to resume.
         if (bytes && body && !body.push(bytes) && !parser.done) socket.pause();

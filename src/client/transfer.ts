@@ -3,8 +3,10 @@ import { createWriteStream, promises as fsp } from 'node:fs';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { AudioStreamError, isAudioStreamError } from '../protocol/index.js';
 import type { IncomingFile } from './client-connection.js';
+import { EarlyWriteback } from './early-writeback.js';
 import { hashGrowingFile, type GrowingFileHash } from './file-hashing.js';
 import { LocalLibrary, writeError } from './local-library.js';
 import type { Player } from './player.js';
@@ -54,35 +56,28 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
   let written = 0;
   let keep = false;
   let hash: GrowingFileHash | undefined;
+  const writeback = new EarlyWriteback(fd);
   try {
     if (resuming) await ftruncate(fd, file.offset);
-    hash = file.trailer ? await hashGrowingFile(fd, file.offset) : undefined;
+    hash = file.trailer ? await hashGrowingFile(temporaryPath, fd, file.offset, file.offset + file.length) : undefined;
     options.onTemporaryFile?.(temporaryPath);
     options.onFlushed?.(file.offset);
     const out = createWriteStream('', { fd, autoClose: false, start: file.offset, highWaterMark: 1024 * 1024 });
-    let streamError: unknown;
-    out.on('error', (err) => (streamError = err));
-    try {
-      for await (const chunk of file.body as AsyncIterable<Buffer>) {
-        if (streamError) break;
-        hash?.update(chunk);
-        const ok = out.write(chunk, (err) => {
-          if (err) return;
-          written += chunk.length;
-          options.onFlushed?.(file.offset + written);
-        });
-        if (!ok) await waitForDrainOrError(out);
-      }
-    } finally {
-      await new Promise<void>((resolve) => out.end(() => resolve()));
-    }
-    if (streamError) throw streamError;
+    await writeBody(file, out, (chunk) => {
+      hash?.update(chunk);
+    }, (chunk) => {
+      written += chunk.length;
+      writeback.written(chunk.length);
+      hash?.advance(file.offset + written);
+      // On disk and hashed: nothing refers to the chunk any more.
+      file.release(chunk);
+      options.onFlushed?.(file.offset + written);
+    });
     if (written !== file.length) {
       throw new AudioStreamError('TRUNCATED_TRANSFER', `received ${written} of ${file.length} bytes`);
     }
     if (file.trailer && hash) {
-      const expected = await file.trailer;
-      const actual = hash.digest();
+      const [expected, actual] = await Promise.all([file.trailer, hash.digest(file.offset + written)]);
       if (actual !== expected) {
         throw new AudioStreamError(
           'INTEGRITY_MISMATCH',
@@ -90,14 +85,16 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
         );
       }
     }
-    await fdatasync(fd);
+    await writeback.finish();
     await closeFd();
     await fsp.rename(temporaryPath, finalPath).catch((err) => {
       throw writeError(`cannot move the finished file to ${finalPath}`, err);
     });
   } catch (err) {
     file.body.destroy();
+    hash?.abort();
     keep = options.keepPartial === true && isAudioStreamError(err) && RESUMABLE.has(err.code) && file.offset + written > 0;
+    await writeback.settle();
     await closeFd().catch(() => {});
     if (!keep) await fsp.rm(temporaryPath, { force: true }).catch(() => {});
     throw isAudioStreamError(err) ? err : writeError(`cannot write ${finalPath}`, err);
@@ -113,19 +110,57 @@ export async function sha256OfLocalFile(path: string): Promise<string> {
 
 const openFile = promisify(fs.open);
 const closeFile = promisify(fs.close);
-const fdatasync = promisify(fs.fdatasync);
 const ftruncate = promisify(fs.ftruncate);
 
-function waitForDrainOrError(out: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      out.off('drain', done);
-      out.off('error', done);
+/**
+ * Writes a body to `out` as it arrives, pausing the body (and so the socket) while the
+ * disk is behind. Consumes the body in flowing mode, chunk by chunk as received: an async
+ * iterator would gather the chunks buffered meanwhile into a new buffer, a copy of every
+ * byte under backpressure. Resolves once every write has completed, even after a failure
+ * (the descriptor must not be closed under a write); rejects with the first error.
+ */
+async function writeBody(
+  file: IncomingFile,
+  out: fs.WriteStream,
+  onChunk: (chunk: Buffer) => void,
+  onWritten: (chunk: Buffer) => void,
+): Promise<void> {
+  const { body } = file;
+  let outError: unknown;
+  const outFailed = new Promise<void>((resolve) => {
+    // Never removed: a write stream's error with no listener would crash the process.
+    out.on('error', (err) => {
+      outError ??= err;
       resolve();
-    };
-    out.on('drain', done);
-    out.on('error', done);
+    });
   });
+  // finished() also covers a body that failed before we got here (its events are past).
+  const bodyDone = finished(body);
+  bodyDone.catch(() => {}); // raced below; a late rejection is not an unhandled one
+  const onData = (chunk: Buffer): void => {
+    onChunk(chunk);
+    const ok = out.write(chunk, (err) => {
+      if (!err) onWritten(chunk);
+    });
+    if (!ok) body.pause();
+  };
+  const onDrain = (): void => {
+    body.resume();
+  };
+  body.on('data', onData);
+  out.on('drain', onDrain);
+  let failure: unknown;
+  try {
+    await Promise.race([bodyDone, outFailed]);
+  } catch (err) {
+    failure = err;
+  }
+  failure ??= outError;
+  body.off('data', onData);
+  out.off('drain', onDrain);
+  if (failure) body.pause();
+  await new Promise<void>((resolve) => out.end(() => resolve()));
+  if (failure) throw failure;
 }
 
 export interface PlaybackResult {
