@@ -6,6 +6,7 @@ import { sha256OfOpenFile } from './file-hasher.js';
 import { LibraryIndex } from './library-index.js';
 import { scanLibrary, type LibraryEntry } from './scan.js';
 import { readTags, type AudioTags } from './tag-reader.js';
+import { TagWorkerPool } from './tag-worker-pool.js';
 
 export interface LibraryOptions {
   /** Milliseconds between rescans; 0 turns periodic rescans off. */
@@ -27,6 +28,11 @@ export interface LibraryOptions {
 
 /** Tag reads in flight at once: enough to hide disk latency, few enough to stay polite. */
 const TAG_READ_CONCURRENCY = 16;
+/**
+ * A tag pass over this many files or more reads on worker threads (every core); a smaller
+ * one reads inline, where starting the workers (about 0.1 s each) would cost more.
+ */
+export const TAG_WORKER_THRESHOLD = 500;
 export const DEFAULT_WATCH_DEBOUNCE_MS = 500;
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000;
@@ -48,6 +54,8 @@ export class Library {
   private closed = false;
   private debounce: NodeJS.Timeout | undefined;
   private tagPass: Promise<void> = Promise.resolve();
+  /** The worker threads of a large tag pass in progress. */
+  private tagWorkers: TagWorkerPool | undefined;
   /** The library root with every link resolved: what "inside the library" means. */
   private realRoot = '';
   /** SHA-256 of each file, by identity (path, size, mtime): computed once, served many times. */
@@ -147,6 +155,9 @@ export class Library {
     this.tagPass = (async () => {
       await previous;
       const todo = index.entries.filter((e) => this.tags.get(e) === undefined);
+      const workers = todo.length >= TAG_WORKER_THRESHOLD && !this.closed ? new TagWorkerPool() : undefined;
+      this.tagWorkers = workers;
+      const read = workers ? (entry: LibraryEntry) => workers.read(entry.absolutePath) : readTags;
       let next = 0;
       const lane = async (): Promise<void> => {
         while (next < todo.length) {
@@ -155,10 +166,15 @@ export class Library {
           while (this.scanning) await this.scanning.catch(() => undefined);
           if (this.closed) return;
           const entry = todo[next++]!;
-          await this.tags.obtain(entry, () => readTags(entry));
+          await this.tags.obtain(entry, () => read(entry));
         }
       };
-      await Promise.all(Array.from({ length: Math.min(TAG_READ_CONCURRENCY, todo.length) }, lane));
+      try {
+        await Promise.all(Array.from({ length: Math.min(TAG_READ_CONCURRENCY, todo.length) }, lane));
+      } finally {
+        this.tagWorkers = undefined;
+        await workers?.close();
+      }
       this.tags.retainOnly(index.entries);
       this.hashes.retainOnly(index.entries);
     })();
@@ -247,6 +263,7 @@ export class Library {
     this.timer = undefined;
     clearTimeout(this.debounce);
     this.closed = true;
+    void this.tagWorkers?.close();
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
   }

@@ -1,0 +1,109 @@
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { AudioTags } from './tag-reader.js';
+import type { TagWorkerReply, TagWorkerRequest } from './tag-worker.js';
+
+export interface TagWorkerPoolOptions {
+  /** Worker threads (default: one per core, at most 4). */
+  workers?: number;
+  /**
+   * A file whose tags take longer than this is given up (no tags), and the worker
+   * reading it is replaced: a file crafted to make the parser loop costs one thread,
+   * never the server (default 10 s).
+   */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  resolve: (tags: AudioTags) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+const NO_TAGS: AudioTags = {};
+
+/**
+ * Reads tags on worker threads, so that a tag pass over a large library uses every core
+ * and leaves the server's event loop to the clients. Parsing is CPU-bound (music-metadata
+ * in JavaScript): on the 2-core bench machine one thread read about 2,200 files per second
+ * of a 100,000-file library, below the 3,000 aimed for (docs/BENCHMARKS.md, scenario 7).
+ *
+ * Workers start on first use and stop with `close()`. A worker that fails, runs out of
+ * memory (its heap is capped) or exceeds the time limit on a file is replaced; the reads
+ * it had in flight resolve with no tags, as any unreadable file does.
+ */
+export class TagWorkerPool {
+  private readonly size: number;
+  private readonly timeoutMs: number;
+  private readonly workers: PoolWorker[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(options: TagWorkerPoolOptions = {}) {
+    this.size = Math.max(1, options.workers ?? Math.min(os.availableParallelism(), 4));
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  /** The file's tags, or none if it has none, cannot be parsed, or the pool is closed. */
+  read(absolutePath: string): Promise<AudioTags> {
+    if (this.closed) return Promise.resolve(NO_TAGS);
+    const target = this.leastBusy();
+    const id = this.nextId++;
+    return new Promise<AudioTags>((resolve) => {
+      const timer = setTimeout(() => this.retire(target), this.timeoutMs);
+      timer.unref();
+      target.pending.set(id, { resolve, timer });
+      target.worker.postMessage({ id, absolutePath } satisfies TagWorkerRequest);
+    });
+  }
+
+  /** Stops every worker; reads still in flight resolve with no tags. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.workers].map((w) => this.retire(w)));
+  }
+
+  private leastBusy(): PoolWorker {
+    if (this.workers.length < this.size) {
+      const idle = this.workers.find((w) => w.pending.size === 0);
+      if (idle) return idle;
+      return this.spawn();
+    }
+    return this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+  }
+
+  private spawn(): PoolWorker {
+    // A capped heap: a file that makes the parser allocate without end kills its worker,
+    // not the process.
+    const worker = new Worker(new URL('./tag-worker.js', import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: 256 } });
+    const entry: PoolWorker = { worker, pending: new Map() };
+    worker.on('message', (reply: TagWorkerReply) => {
+      const pending = entry.pending.get(reply.id);
+      if (!pending) return;
+      entry.pending.delete(reply.id);
+      clearTimeout(pending.timer);
+      pending.resolve(reply.tags);
+    });
+    worker.on('error', () => void this.retire(entry));
+    worker.on('exit', () => void this.retire(entry));
+    this.workers.push(entry);
+    return entry;
+  }
+
+  /** Takes a worker out of the pool and stops it; its reads in flight get no tags. */
+  private async retire(entry: PoolWorker): Promise<void> {
+    const at = this.workers.indexOf(entry);
+    if (at === -1) return;
+    this.workers.splice(at, 1);
+    for (const pending of entry.pending.values()) {
+      clearTimeout(pending.timer);
+      pending.resolve(NO_TAGS);
+    }
+    entry.pending.clear();
+    await entry.worker.terminate();
+  }
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs, { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { Library, type LibraryEntry } from '../../src/library/index.js';
+import { TAG_WORKER_THRESHOLD } from '../../src/library/library.js';
+import { readTags, readTagsBlocking } from '../../src/library/tag-reader.js';
+import { TagWorkerPool } from '../../src/library/tag-worker-pool.js';
+import { SAMPLE_LIBRARY } from '../client/support/paths.js';
+import { TestHarness } from '../support/server-harness.js';
+
+const harness = new TestHarness();
+after(() => harness.cleanup());
+
+/** The sample library's audio files (real files made by ffmpeg, with tags), by path. */
+async function sampleFiles(): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await fsp.readdir(SAMPLE_LIBRARY, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && /\.(wav|mp3|flac|ogg|m4a)$/i.test(entry.name)) files.push(path.join(entry.parentPath, entry.name));
+  }
+  return files.sort();
+}
+
+test('blocking reads (for worker threads) give the same tags as the event-loop reader, for every sample format', async () => {
+  const files = await sampleFiles();
+  assert.equal(files.length, 10);
+  for (const file of files) {
+    const inline = await readTags({ absolutePath: file });
+    assert.ok(inline.codec, `${file}: the sample file has format details`);
+    assert.deepEqual(await readTagsBlocking({ absolutePath: file }), inline, file);
+  }
+});
+
+test('blocking reads give no tags, not an error, for a file that is not audio, is missing, or is a FIFO', async () => {
+  const dir = await harness.tempDir();
+  const junk = path.join(dir, 'junk.mp3');
+  await fsp.writeFile(junk, 'not audio at all');
+  assert.deepEqual(await readTagsBlocking({ absolutePath: junk }), {});
+  assert.deepEqual(await readTagsBlocking({ absolutePath: path.join(dir, 'missing.flac') }), {});
+  const fifo = path.join(dir, 'pipe.ogg');
+  spawnSync('mkfifo', [fifo]);
+  // Opened non-blocking and refused as not a regular file: the thread never waits on it.
+  assert.deepEqual(await readTagsBlocking({ absolutePath: fifo }), {});
+});
+
+test('TagWorkerPool reads the same tags as inline, several files in flight over two workers, and closes', { timeout: 20_000 }, async () => {
+  const files = await sampleFiles();
+  const pool = new TagWorkerPool({ workers: 2 });
+  try {
+    const pooled = await Promise.all([...files, ...files].map((f) => pool.read(f)));
+    for (const [i, file] of [...files, ...files].entries()) assert.deepEqual(pooled[i], await readTags({ absolutePath: file }), file);
+  } finally {
+    await pool.close();
+  }
+  assert.deepEqual(await pool.read(files[0]!), {}, 'a closed pool reads nothing');
+});
+
+test('TagWorkerPool: a read over the time limit resolves with no tags instead of waiting (its worker is stopped)', { timeout: 20_000 }, async () => {
+  const [file] = await sampleFiles();
+  // 1 ms: a worker's start-up alone takes longer, so the first read times out.
+  const pool = new TagWorkerPool({ workers: 1, timeoutMs: 1 });
+  try {
+    assert.deepEqual(await pool.read(file!), {}, 'given up: the file itself has tags');
+  } finally {
+    await pool.close();
+  }
+  // The same file with the default limit: it was the limit, not the file.
+  const patient = new TagWorkerPool({ workers: 1 });
+  try {
+    assert.ok((await patient.read(file!)).codec);
+  } finally {
+    await patient.close();
+  }
+});
+
+test(`a tag pass over ${TAG_WORKER_THRESHOLD} files or more (worker threads) reads every file's tags, as inline reading would`, { timeout: 60_000 }, async () => {
+  const files = await sampleFiles();
+  const root = await harness.tempDir();
+  const copies = TAG_WORKER_THRESHOLD + 10;
+  for (let i = 0; i < copies; i++) {
+    const source = files[i % files.length]!;
+    const dir = path.join(root, `Artist ${i % 7}`, `Album ${i % 13}`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.copyFileSync(source, path.join(dir, `${String(i).padStart(4, '0')} ${path.basename(source)}`));
+  }
+  fs.writeFileSync(path.join(root, 'broken.mp3'), 'not audio');
+  const library = await Library.open(root, { rescanIntervalMs: 0, watchDebounceMs: 0 });
+  harness.defer(() => library.close());
+  await library.tagsSettled();
+  const inline = new Map<string, Awaited<ReturnType<typeof readTags>>>();
+  for (const file of files) inline.set(path.basename(file), await readTags({ absolutePath: file }));
+  const entries: readonly LibraryEntry[] = library.current.entries;
+  assert.equal(entries.length, copies + 1);
+  for (const entry of entries) {
+    const expected = entry.path === 'broken.mp3' ? {} : inline.get(path.basename(entry.path).slice(5));
+    assert.deepEqual(library.tags.get(entry), expected, entry.path);
+  }
+});
