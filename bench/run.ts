@@ -24,6 +24,7 @@ import { largeLibrary } from './scenarios/large-library.js';
 import { manyClients } from './scenarios/many-clients.js';
 import { startup } from './scenarios/startup.js';
 import { streamThroughput } from './scenarios/stream-throughput.js';
+import { tagScan } from './scenarios/tag-scan.js';
 
 const TOTAL_LIMIT_MS = 10 * 60 * 1000;
 
@@ -41,6 +42,7 @@ const SCENARIOS: Scenario[] = [
   { id: '4', title: 'client stream into a slow player', limitMs: 150_000, run: clientStream },
   { id: '5', title: '100,000-file library', limitMs: 150_000, run: largeLibrary },
   { id: '6', title: 'start-up', limitMs: 60_000, run: startup },
+  { id: '7', title: 'tags of real audio files', limitMs: 120_000, run: tagScan },
 ];
 
 const { values: args } = parseArgs({
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
   if (profileDir) log(`CPU profiles go to ${profileDir} (profiling slows what it measures)`);
   const ctx: BenchContext = {
     runs: (n) => (args.quick ? Math.min(n, 2) : n),
+    quick: args.quick === true,
     profileDir,
     readChunkSize: args['read-chunk'] ? Number(args['read-chunk']) : undefined,
     log,
