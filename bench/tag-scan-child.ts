@@ -5,7 +5,6 @@
  * with one file touched. Prints one JSON object (TagScanChildResult).
  */
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Library } from '../src/library/index.js';
 
@@ -15,7 +14,7 @@ export interface TagScanRescan {
   changed: boolean;
   /** From the rescan's end until tagsSettled() resolved. */
   settleMs: number;
-  /** Library files opened meanwhile: tag reads that missed the cache. */
+  /** Files whose tags were read meanwhile (Library.tagFilesRead): reads that missed the cache. */
   opened: number;
 }
 
@@ -24,7 +23,7 @@ export interface TagScanChildResult {
   openMs: number;
   /** From Library.open's return until tagsSettled() resolved. */
   tagPassMs: number;
-  /** Library files opened by the tag pass (each read is one open). */
+  /** Files whose tags the first pass read (Library.tagFilesRead). */
   opened: number;
   /** Per extension: how many files, how many of them got any tags, and how many got all of title, artist, album and track. */
   byExtension: Record<string, { files: number; read: number; complete: number }>;
@@ -41,16 +40,6 @@ export interface TagScanChildResult {
 
 const root = path.resolve(process.argv[2]!);
 
-// Every tag read opens its file through fs/promises (music-metadata's file tokenizer) and
-// nothing else in the library opens a file while only scans and tag passes run, so counting
-// opens under the root counts real reads: a pass served from the cache opens nothing.
-let opened = 0;
-const open = fsp.open;
-fsp.open = (file, flags, mode) => {
-  if (typeof file === 'string' && file.startsWith(root + path.sep)) opened++;
-  return open(file, flags, mode);
-};
-
 let started = performance.now();
 // No periodic rescan and no directory watch: the rescans measured here are the only ones.
 const library = await Library.open(root, { rescanIntervalMs: 0, watchDebounceMs: 0 });
@@ -59,7 +48,7 @@ const rssAfterOpenBytes = process.memoryUsage.rss();
 started = performance.now();
 await library.tagsSettled();
 const tagPassMs = performance.now() - started;
-const passOpened = opened;
+const passOpened = library.tagFilesRead;
 const rssAfterTagsBytes = process.memoryUsage.rss();
 
 const byExtension: TagScanChildResult['byExtension'] = {};
@@ -76,13 +65,13 @@ const cacheSize = library.tags.size;
 
 const rescan = async (): Promise<TagScanRescan> => {
   const before = library.current;
-  const openedBefore = opened;
+  const openedBefore = library.tagFilesRead;
   const t0 = performance.now();
   const after = await library.rescan();
   const ms = performance.now() - t0;
   const t1 = performance.now();
   await library.tagsSettled();
-  return { ms, changed: after !== before, settleMs: performance.now() - t1, opened: opened - openedBefore };
+  return { ms, changed: after !== before, settleMs: performance.now() - t1, opened: library.tagFilesRead - openedBefore };
 };
 const unchanged = await rescan();
 // A new modification time gives the file a new identity: the next pass must read it, and only it.

@@ -62,6 +62,8 @@ export class Library {
   readonly hashes = new FileFactsCache<string>();
   /** Tags of each file, by identity, read in the background after each scan. */
   readonly tags = new FileFactsCache<AudioTags>();
+  /** Files whose tags tag passes have read (cache misses), for logs and the benchmark. */
+  tagFilesRead = 0;
 
   private constructor(root: string, index: LibraryIndex, options: LibraryOptions) {
     this.root = root;
@@ -166,7 +168,10 @@ export class Library {
           while (this.scanning) await this.scanning.catch(() => undefined);
           if (this.closed) return;
           const entry = todo[next++]!;
-          await this.tags.obtain(entry, () => read(entry));
+          await this.tags.obtain(entry, () => {
+            this.tagFilesRead++;
+            return read(entry);
+          });
         }
       };
       try {
