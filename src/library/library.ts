@@ -5,7 +5,7 @@ import { FileFactsCache } from './file-facts-cache.js';
 import { sha256OfOpenFile } from './file-hasher.js';
 import { LibraryIndex } from './library-index.js';
 import { scanLibrary, type LibraryEntry } from './scan.js';
-import { readTags, type AudioTags } from './tag-reader.js';
+import type { AudioTags } from './tag-reader.js';
 import { TagWorkerPool } from './tag-worker-pool.js';
 
 export interface LibraryOptions {
@@ -26,13 +26,11 @@ export interface LibraryOptions {
   onWatchError?: (err: unknown) => void;
 }
 
-/** Tag reads in flight at once: enough to hide disk latency, few enough to stay polite. */
-const TAG_READ_CONCURRENCY = 16;
 /**
- * A tag pass over this many files or more reads on worker threads (every core); a smaller
- * one reads inline, where starting the workers (about 0.1 s each) would cost more.
+ * Tag reads in flight at once, spread over the workers: each worker reads one file at a
+ * time, so more only queues; enough to keep every worker busy between messages.
  */
-export const TAG_WORKER_THRESHOLD = 500;
+const TAG_READ_CONCURRENCY = 16;
 export const DEFAULT_WATCH_DEBOUNCE_MS = 500;
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000;
@@ -54,8 +52,11 @@ export class Library {
   private closed = false;
   private debounce: NodeJS.Timeout | undefined;
   private tagPass: Promise<void> = Promise.resolve();
-  /** The worker threads of a large tag pass in progress. */
-  private tagWorkers: TagWorkerPool | undefined;
+  /**
+   * Where tags are read: worker threads, which use every core and keep a hostile file's
+   * parse away from the event loop (tag-worker-pool.ts).
+   */
+  private readonly tagWorkers = new TagWorkerPool();
   /** The library root with every link resolved: what "inside the library" means. */
   private realRoot = '';
   /** SHA-256 of each file, by identity (path, size, mtime): computed once, served many times. */
@@ -145,6 +146,14 @@ export class Library {
     }
   }
 
+  /** The tags of a file, from the cache or read once (on a worker thread). */
+  readTags(entry: LibraryEntry): Promise<AudioTags> {
+    return this.tags.obtain(entry, () => {
+      this.tagFilesRead++;
+      return this.tagWorkers.read(entry.absolutePath);
+    });
+  }
+
   /** Resolves when tags of the current snapshot have been read (as far as they can be). */
   tagsSettled(): Promise<void> {
     return this.tagPass;
@@ -157,9 +166,6 @@ export class Library {
     this.tagPass = (async () => {
       await previous;
       const todo = index.entries.filter((e) => this.tags.get(e) === undefined);
-      const workers = todo.length >= TAG_WORKER_THRESHOLD && !this.closed ? new TagWorkerPool() : undefined;
-      this.tagWorkers = workers;
-      const read = workers ? (entry: LibraryEntry) => workers.read(entry.absolutePath) : readTags;
       let next = 0;
       const lane = async (): Promise<void> => {
         while (next < todo.length) {
@@ -168,18 +174,10 @@ export class Library {
           while (this.scanning) await this.scanning.catch(() => undefined);
           if (this.closed) return;
           const entry = todo[next++]!;
-          await this.tags.obtain(entry, () => {
-            this.tagFilesRead++;
-            return read(entry);
-          });
+          await this.readTags(entry);
         }
       };
-      try {
-        await Promise.all(Array.from({ length: Math.min(TAG_READ_CONCURRENCY, todo.length) }, lane));
-      } finally {
-        this.tagWorkers = undefined;
-        await workers?.close();
-      }
+      await Promise.all(Array.from({ length: Math.min(TAG_READ_CONCURRENCY, todo.length) }, lane));
       this.tags.retainOnly(index.entries);
       this.hashes.retainOnly(index.entries);
     })();
@@ -268,7 +266,7 @@ export class Library {
     this.timer = undefined;
     clearTimeout(this.debounce);
     this.closed = true;
-    void this.tagWorkers?.close();
+    void this.tagWorkers.close();
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
   }

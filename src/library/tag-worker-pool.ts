@@ -12,6 +12,8 @@ export interface TagWorkerPoolOptions {
    * never the server (default 10 s).
    */
   timeoutMs?: number;
+  /** Workers stop after this long without work, and start again when needed (default 5 s). */
+  idleMs?: number;
 }
 
 interface Pending {
@@ -32,39 +34,62 @@ const NO_TAGS: AudioTags = {};
  * in JavaScript): on the 2-core bench machine one thread read about 2,200 files per second
  * of a 100,000-file library, below the 3,000 aimed for (docs/BENCHMARKS.md, scenario 7).
  *
- * Workers start on first use and stop with `close()`. A worker that fails, runs out of
- * memory (its heap is capped) or exceeds the time limit on a file is replaced; the reads
- * it had in flight resolve with no tags, as any unreadable file does.
+ * Workers start on first use (about 0.1 s each) and stop once idle, so a server between
+ * tag passes holds none. A worker that fails, runs out of memory (its heap is capped) or
+ * exceeds the time limit on a file is replaced; the reads it had in flight resolve with
+ * no tags, as any unreadable file does.
  */
 export class TagWorkerPool {
   private readonly size: number;
   private readonly timeoutMs: number;
+  private readonly idleMs: number;
   private readonly workers: PoolWorker[] = [];
+  private idleTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
   private closed = false;
 
   constructor(options: TagWorkerPoolOptions = {}) {
     this.size = Math.max(1, options.workers ?? Math.min(os.availableParallelism(), 4));
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.idleMs = options.idleMs ?? 5_000;
   }
 
   /** The file's tags, or none if it has none, cannot be parsed, or the pool is closed. */
   read(absolutePath: string): Promise<AudioTags> {
     if (this.closed) return Promise.resolve(NO_TAGS);
+    clearTimeout(this.idleTimer);
     const target = this.leastBusy();
     const id = this.nextId++;
     return new Promise<AudioTags>((resolve) => {
       const timer = setTimeout(() => this.retire(target), this.timeoutMs);
       timer.unref();
+      if (target.pending.size === 0) target.worker.ref();
       target.pending.set(id, { resolve, timer });
       target.worker.postMessage({ id, absolutePath } satisfies TagWorkerRequest);
     });
   }
 
-  /** Stops every worker; reads still in flight resolve with no tags. */
+  /** Stops every worker for good; reads still in flight resolve with no tags. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.workers].map((w) => this.retire(w)));
+    clearTimeout(this.idleTimer);
+    await this.stopAll();
+  }
+
+  /** Worker threads running now. */
+  get running(): number {
+    return this.workers.length;
+  }
+
+  private stopAll(): Promise<unknown> {
+    return Promise.all([...this.workers].map((w) => this.retire(w)));
+  }
+
+  private settled(): void {
+    if (this.workers.some((w) => w.pending.size > 0)) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => void this.stopAll(), this.idleMs);
+    this.idleTimer.unref();
   }
 
   private leastBusy(): PoolWorker {
@@ -80,13 +105,18 @@ export class TagWorkerPool {
     // A capped heap: a file that makes the parser allocate without end kills its worker,
     // not the process.
     const worker = new Worker(new URL('./tag-worker.js', import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: 256 } });
+    // An idle worker must not keep the process alive; one with reads in flight does (see
+    // read() and settled()), or a process awaiting only tags would exit mid-pass.
+    worker.unref();
     const entry: PoolWorker = { worker, pending: new Map() };
     worker.on('message', (reply: TagWorkerReply) => {
       const pending = entry.pending.get(reply.id);
       if (!pending) return;
       entry.pending.delete(reply.id);
       clearTimeout(pending.timer);
+      if (entry.pending.size === 0) worker.unref();
       pending.resolve(reply.tags);
+      this.settled();
     });
     worker.on('error', () => void this.retire(entry));
     worker.on('exit', () => void this.retire(entry));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { promises as fsp } from 'node:fs';
-import { readTags, sha256OfOpenFile, type Library, type LibraryEntry } from '../library/index.js';
+import { sha256OfOpenFile, type Library, type LibraryEntry } from '../library/index.js';
 import {
   AudioStreamError,
   V2_HELLO_REPLY,
@@ -88,7 +88,7 @@ async function answerInfo(path: string, ctx: V2Context): Promise<V2Outcome> {
     const e = err as AudioStreamError;
     return sendV2Error(ctx.channel, e.code === 'UNREADABLE' ? 'UNREADABLE' : 'NOT_FOUND', e.message);
   }
-  await ctx.library.tags.obtain(entry, () => readTags(entry));
+  await ctx.library.readTags(entry);
   const record = describeEntry(ctx.library, entry);
   record.sha256 = sha256;
   await ctx.channel.write(encodeV2Line(`OK ${JSON.stringify(record)}`));

@@ -4,7 +4,6 @@ import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { Library, type LibraryEntry } from '../../src/library/index.js';
-import { TAG_WORKER_THRESHOLD } from '../../src/library/library.js';
 import { readTags, readTagsBlocking } from '../../src/library/tag-reader.js';
 import { TagWorkerPool } from '../../src/library/tag-worker-pool.js';
 import { SAMPLE_LIBRARY } from '../client/support/paths.js';
@@ -74,10 +73,10 @@ test('TagWorkerPool: a read over the time limit resolves with no tags instead of
   }
 });
 
-test(`a tag pass over ${TAG_WORKER_THRESHOLD} files or more (worker threads) reads every file's tags, as inline reading would`, { timeout: 60_000 }, async () => {
+test('a tag pass (on worker threads) reads every file\'s tags, as inline reading would, and INFO-style single reads too', { timeout: 60_000 }, async () => {
   const files = await sampleFiles();
   const root = await harness.tempDir();
-  const copies = TAG_WORKER_THRESHOLD + 10;
+  const copies = 300;
   for (let i = 0; i < copies; i++) {
     const source = files[i % files.length]!;
     const dir = path.join(root, `Artist ${i % 7}`, `Album ${i % 13}`);
@@ -96,4 +95,40 @@ test(`a tag pass over ${TAG_WORKER_THRESHOLD} files or more (worker threads) rea
     const expected = entry.path === 'broken.mp3' ? {} : inline.get(path.basename(entry.path).slice(5));
     assert.deepEqual(library.tags.get(entry), expected, entry.path);
   }
+  assert.equal(library.tagFilesRead, copies + 1, 'each file read once');
+  assert.deepEqual(await library.readTags(entries[0]!), library.tags.get(entries[0]!), 'a single read is served from the cache');
+  assert.equal(library.tagFilesRead, copies + 1);
+});
+
+test('TagWorkerPool: idle workers stop by themselves and start again when needed', { timeout: 20_000 }, async () => {
+  const [file] = await sampleFiles();
+  const pool = new TagWorkerPool({ workers: 2, idleMs: 50 });
+  try {
+    assert.ok((await pool.read(file!)).codec);
+    assert.equal(pool.running, 1, 'one read starts one worker');
+    const deadline = Date.now() + 5_000;
+    while (pool.running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(pool.running, 0, 'stopped once idle');
+    assert.ok((await pool.read(file!)).codec, 'and started again');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a process awaiting only tags stays alive until they arrive, and exits by itself once idle', { timeout: 20_000 }, async () => {
+  const [file] = await sampleFiles();
+  const moduleUrl = new URL('../../src/library/tag-worker-pool.js', import.meta.url).href;
+  const script = `
+    const { TagWorkerPool } = await import(${JSON.stringify(moduleUrl)});
+    const pool = new TagWorkerPool({ idleMs: 60_000 });
+    const tags = await pool.read(${JSON.stringify(file)});
+    console.log(tags.codec ? 'tags' : 'none');
+  `;
+  // A script file, not --eval: workers inherit the parent's flags, and --input-type would
+  // stop them from loading their own file.
+  const scriptFile = path.join(await harness.tempDir(), 'await-tags.mjs');
+  await fsp.writeFile(scriptFile, script);
+  const run = spawnSync(process.execPath, [scriptFile], { encoding: 'utf8', timeout: 15_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout, 'tags\n', 'the read finished before exit, and a 60 s idle timer did not hold the process');
 });
