@@ -59,7 +59,7 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
   const writeback = new EarlyWriteback(fd);
   try {
     if (resuming) await ftruncate(fd, file.offset);
-    hash = file.trailer ? await hashGrowingFile(temporaryPath, fd, file.offset, file.offset + file.length) : undefined;
+    hash = file.trailer ? await hashGrowingFile(fd, file.offset) : undefined;
     options.onTemporaryFile?.(temporaryPath);
     options.onFlushed?.(file.offset);
     const out = createWriteStream('', { fd, autoClose: false, start: file.offset, highWaterMark: 1024 * 1024 });
@@ -68,8 +68,7 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
     }, (chunk) => {
       written += chunk.length;
       writeback.written(chunk.length);
-      hash?.advance(file.offset + written);
-      // On disk and hashed: nothing refers to the chunk any more.
+      // Hashed and on disk: nothing refers to the chunk any more.
       file.release(chunk);
       options.onFlushed?.(file.offset + written);
     });
@@ -77,7 +76,8 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
       throw new AudioStreamError('TRUNCATED_TRANSFER', `received ${written} of ${file.length} bytes`);
     }
     if (file.trailer && hash) {
-      const [expected, actual] = await Promise.all([file.trailer, hash.digest(file.offset + written)]);
+      const expected = await file.trailer;
+      const actual = hash.digest();
       if (actual !== expected) {
         throw new AudioStreamError(
           'INTEGRITY_MISMATCH',
@@ -92,7 +92,6 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
     });
   } catch (err) {
     file.body.destroy();
-    hash?.abort();
     keep = options.keepPartial === true && isAudioStreamError(err) && RESUMABLE.has(err.code) && file.offset + written > 0;
     await writeback.settle();
     await closeFd().catch(() => {});

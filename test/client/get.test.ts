@@ -14,9 +14,9 @@ const FILES: Record<string, number> = {
   'top.wav': 1_000_001,
   'empty.ogg': 0,
   [NFD_NAME]: 4096,
-  // Large enough for every path a big file takes: hashing on the worker thread, a
-  // background flush every 32 MiB, socket read buffers recycled after their bytes are
-  // written (a buffer reused too early would corrupt the file and fail the hash).
+  // Large enough for every path a big file takes: a background flush every 32 MiB, socket
+  // read buffers recycled after their bytes are written (a buffer reused too early would
+  // corrupt the file and fail the hash).
   'Big/large.flac': 40 * 1024 * 1024 + 3,
 };
 
