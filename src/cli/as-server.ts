@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     onSkip: (path, reason) => log.warn(`skipped ${JSON.stringify(path)}: ${reason}`),
     onChange: (index, previous) => log.info(`library rescanned: ${index.entries.length} files (was ${previous.entries.length})`),
     onScanError: (err) => log.warn(`rescan failed: ${(err as Error).message ?? err}`),
+    onTagError: (err) => log.warn(`tags: ${err.message}`),
     onWatchError: (err) => log.warn(`cannot watch the library (${(err as NodeJS.ErrnoException).code ?? err}): changes show at the next periodic rescan`),
   });
   server = new AudioServer({ library, log, maxRequestLine, idleTimeoutMs, requestTimeoutMs, maxConnections, maxConnectionsPerAddress });

@@ -24,6 +24,8 @@ export interface LibraryOptions {
   watchDebounceMs?: number;
   /** Called once if the directory cannot be watched (periodic rescans still run). */
   onWatchError?: (err: unknown) => void;
+  /** A tag-reading thread failed or gave up on a file (those files show no tags). */
+  onTagError?: (err: Error) => void;
 }
 
 /**
@@ -56,7 +58,7 @@ export class Library {
    * Where tags are read: worker threads, which use every core and keep a hostile file's
    * parse away from the event loop (tag-worker-pool.ts).
    */
-  private readonly tagWorkers = new TagWorkerPool();
+  private readonly tagWorkers: TagWorkerPool;
   /** The library root with every link resolved: what "inside the library" means. */
   private realRoot = '';
   /** SHA-256 of each file, by identity (path, size, mtime): computed once, served many times. */
@@ -70,6 +72,7 @@ export class Library {
     this.root = root;
     this.current = index;
     this.options = options;
+    this.tagWorkers = new TagWorkerPool(options.onTagError ? { onWorkerError: options.onTagError } : {});
   }
 
   /** Scans `root` once and, if asked, keeps rescanning it. */

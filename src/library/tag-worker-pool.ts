@@ -14,6 +14,11 @@ export interface TagWorkerPoolOptions {
   timeoutMs?: number;
   /** Workers stop after this long without work, and start again when needed (default 5 s). */
   idleMs?: number;
+  /**
+   * A worker failed (it could not start, ran out of memory, or gave up on a file): for
+   * the log, since the files it was reading just show no tags.
+   */
+  onWorkerError?: (err: Error) => void;
 }
 
 interface Pending {
@@ -43,6 +48,7 @@ export class TagWorkerPool {
   private readonly size: number;
   private readonly timeoutMs: number;
   private readonly idleMs: number;
+  private readonly onWorkerError: ((err: Error) => void) | undefined;
   private readonly workers: PoolWorker[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
@@ -52,6 +58,7 @@ export class TagWorkerPool {
     this.size = Math.max(1, options.workers ?? Math.min(os.availableParallelism(), 4));
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.idleMs = options.idleMs ?? 5_000;
+    this.onWorkerError = options.onWorkerError;
   }
 
   /** The file's tags, or none if it has none, cannot be parsed, or the pool is closed. */
@@ -61,7 +68,10 @@ export class TagWorkerPool {
     const target = this.leastBusy();
     const id = this.nextId++;
     return new Promise<AudioTags>((resolve) => {
-      const timer = setTimeout(() => this.retire(target), this.timeoutMs);
+      const timer = setTimeout(() => {
+        this.onWorkerError?.(new Error(`gave up reading the tags of ${absolutePath} after ${this.timeoutMs / 1000} s`));
+        void this.retire(target);
+      }, this.timeoutMs);
       timer.unref();
       if (target.pending.size === 0) target.worker.ref();
       target.pending.set(id, { resolve, timer });
@@ -118,7 +128,10 @@ export class TagWorkerPool {
       pending.resolve(reply.tags);
       this.settled();
     });
-    worker.on('error', () => void this.retire(entry));
+    worker.on('error', (err) => {
+      this.onWorkerError?.(err);
+      void this.retire(entry);
+    });
     worker.on('exit', () => void this.retire(entry));
     this.workers.push(entry);
     return entry;

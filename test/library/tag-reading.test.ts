@@ -58,9 +58,11 @@ test('TagWorkerPool reads the same tags as inline, several files in flight over 
 test('TagWorkerPool: a read over the time limit resolves with no tags instead of waiting (its worker is stopped)', { timeout: 20_000 }, async () => {
   const [file] = await sampleFiles();
   // 1 ms: a worker's start-up alone takes longer, so the first read times out.
-  const pool = new TagWorkerPool({ workers: 1, timeoutMs: 1 });
+  const errors: string[] = [];
+  const pool = new TagWorkerPool({ workers: 1, timeoutMs: 1, onWorkerError: (err) => errors.push(err.message) });
   try {
     assert.deepEqual(await pool.read(file!), {}, 'given up: the file itself has tags');
+    assert.deepEqual(errors, [`gave up reading the tags of ${file} after 0.001 s`], 'and the log is told why');
   } finally {
     await pool.close();
   }
