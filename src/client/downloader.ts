@@ -54,7 +54,7 @@ export class Downloader {
     const finalPath = this.library.finalPathFor(entry.path);
     const stats = await fsp.stat(finalPath).catch(() => undefined);
     if (!stats?.isFile()) {
-      const partial = await fsp.stat(LocalLibrary.temporaryPathFor(finalPath)).catch(() => undefined);
+      const partial = await fsp.lstat(LocalLibrary.temporaryPathFor(finalPath)).catch(() => undefined);
       return partial?.isFile() ? { kind: 'partial', bytes: partial.size } : { kind: 'missing' };
     }
     await this.connection.connect(signal);
@@ -79,7 +79,8 @@ export class Downloader {
     // Over v2, a partial file from an interrupted transfer is continued where it stopped.
     let offset = 0;
     if (v2) {
-      const partial = await fsp.stat(LocalLibrary.temporaryPathFor(finalPath)).catch(() => undefined);
+      // lstat: a link at the .part name is not a partial download (saveFile replaces it).
+      const partial = await fsp.lstat(LocalLibrary.temporaryPathFor(finalPath)).catch(() => undefined);
       if (partial?.isFile() && partial.size > 0 && (entry.size === undefined || partial.size < entry.size)) offset = partial.size;
     }
     for (;;) {

@@ -41,7 +41,12 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
   const resuming = file.offset > 0;
   // A plain descriptor, not a FileHandle: a FileHandle lent to a write stream cannot be
   // closed by us afterwards (its close waits on the stream forever).
-  const fd = await openFile(temporaryPath, resuming ? 'r+' : 'w').catch((err: unknown) => {
+  // Never through a link: a `.part` planted as a symlink must not redirect our writes
+  // elsewhere. A fresh transfer removes whatever has the name (a link itself, not its
+  // target); a resumed one refuses a link (the downloader does not take one for a partial).
+  if (!resuming) await fsp.rm(temporaryPath, { force: true }).catch(() => {});
+  const flags = resuming ? fs.constants.O_RDWR | fs.constants.O_NOFOLLOW : fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW;
+  const fd = await openFile(temporaryPath, flags, 0o666).catch((err: unknown) => {
     // Give up the reply too: a body nobody reads would stall the connection for good.
     file.body.destroy();
     throw writeError(`cannot write ${temporaryPath}`, err);

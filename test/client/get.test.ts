@@ -115,6 +115,20 @@ describe('get N against a real AudioServer with generated random files', () => {
     await assertNoPartFiles(library);
   });
 
+  test('a .part planted as a link to a file elsewhere is replaced, never written through', { timeout: 20_000 }, async () => {
+    const library = path.join(fx.work, 'planted-link');
+    const remote = 'top.wav';
+    await fsp.mkdir(library, { recursive: true });
+    const victim = path.join(fx.work, 'victim.txt');
+    await fsp.writeFile(victim, 'must stay as it is');
+    await fsp.symlink(victim, path.join(library, `.${remote}.part`));
+    const run = await runClient(clientArgs(fx.server.port, library, 'true'), `get ${indexOf(remote)}\n`);
+    assert.equal(run.code, 0, describeRun(run));
+    assert.equal(await fsp.readFile(victim, 'utf8'), 'must stay as it is', 'the link target is untouched');
+    assert.equal(await sha256File(path.join(library, remote)), await sha256File(path.join(fx.serverDir, remote)));
+    await assertNoPartFiles(library);
+  });
+
   test('a file in the way of a directory is a clear error, not a crash', { timeout: 20_000 }, async () => {
     const library = path.join(fx.work, 'in-the-way');
     await fsp.mkdir(library, { recursive: true });
