@@ -12,7 +12,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { getReplyBytes, startHostileServer, v1ListBytes, v1StreamBytes, v2ListBytes, v2Record, type HostileScript, type HostileServer } from '../doubles/hostile-server.js';
-import { exists, listFiles, makeTempDir, removeDir } from '../client/support/files.js';
+import { listFiles, makeTempDir, removeDir } from '../client/support/files.js';
 import { CLIENT_BIN } from '../client/support/paths.js';
 import { clientArgs, describeRun, runClient, type ClientRun } from '../client/support/run-client.js';
 import { assertErrorLines, assertLibraryFiles, assertSentinelEmpty, makePlace } from './support/checks.js';
@@ -50,20 +50,29 @@ after(async () => {
 });
 
 for (const version of [1, 2] as const) {
-  describe(`hostile-server double (v${version}), disk full (the .part is a link to /dev/full)`, () => {
-    test('get: "the disk is full", nothing at the final name, no .part, and the next get on the session works', { timeout: 20_000 }, async () => {
+  describe(`hostile-server double (v${version}), disk full (the folder is a 1 MiB tmpfs, in a private mount namespace)`, () => {
+    test('get: "the disk is full", nothing at the final name, no .part, and the next get on the session works', { timeout: 20_000 }, async (t) => {
       // Regression: the failed write left the reply "in progress" on a paused socket, so
       // every later command failed with "a request is already in progress" and a stack trace.
       const place = await makePlace(work, `full-v${version}`);
       await fsp.mkdir(path.join(place.library, 'Album'), { recursive: true });
-      await fsp.symlink('/dev/full', path.join(place.library, 'Album', '.big.wav.part'));
-      const run = await runClient(clientArgs(doubles.get(version)!.port, place.library, 'true'), 'get 1\nget 0\n');
+      // A real full filesystem: 'Album' is a 1 MiB tmpfs and big.wav is 8 MiB. The mount
+      // exists only inside `unshare -m`, so what is left in it is listed from inside.
+      const mountFull = 'mount -t tmpfs -o size=1m tmpfs "$0/Album"';
+      const probe = await runUnshared(['sh', '-c', mountFull, place.library], '');
+      if (probe.code !== 0) {
+        t.skip(`a tmpfs mount in a private namespace is not possible here (unshare/mount exit ${probe.code}: ${probe.stderr.trim().split('\n')[0] ?? ''})`);
+        return;
+      }
+      const run = await runUnshared(
+        ['sh', '-c', `${mountFull} && { "$@"; status=$?; echo "left in Album: [$(ls -A "$0/Album")]"; exit $status; }`, place.library, process.execPath, CLIENT_BIN, ...clientArgs(doubles.get(version)!.port, place.library, 'true')],
+        'get 1\nget 0\n',
+      );
       assert.equal(run.code, 1, describeRun(run));
       assertErrorLines(run, [/^error: cannot write .*Album\/big\.wav: the disk is full: free some space and try again$/]);
-      assert.match(run.stdout, /^saved good\.wav /m);
-      assert.equal(await exists(path.join(place.library, 'Album', 'big.wav')), false, 'nothing at the final name');
-      await assertLibraryFiles(place, ['good.wav']); // the link is gone too
-      assert.ok((await fsp.stat('/dev/full')).isCharacterDevice(), '/dev/full itself is untouched');
+      assert.match(run.stdout, /^saved good\.wav /m, 'the next get worked');
+      assert.match(run.stdout, /^left in Album: \[\]$/m, 'nothing at the final name, and no .part');
+      await assertLibraryFiles(place, ['good.wav']);
     });
   });
 }
