@@ -87,9 +87,10 @@ export class Player {
   }
 
   /** Writes one chunk, waiting while the player's pipe is full. False once the player is gone. */
-  async write(chunk: Buffer): Promise<boolean> {
+  async write(chunk: Buffer, onWritten?: () => void): Promise<boolean> {
     if (this.hasExited || this.stdin.destroyed) return false;
-    if (this.stdin.write(chunk)) return true;
+    // onWritten: the pipe has taken the bytes and holds no reference to `chunk` any more.
+    if (this.stdin.write(chunk, (err) => !err && onWritten?.())) return true;
     await Promise.race([
       new Promise<void>((resolve) => {
         const done = (): void => {

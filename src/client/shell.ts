@@ -328,7 +328,7 @@ export class Shell {
       } else if (finalPath) {
         await saveFile(file, finalPath, { onFlushed: (n) => progress!.update(n) });
       } else {
-        const result = await playBody(file.body, player!, (n) => progress!.update(n));
+        const result = await playBody(file.body, player!, (n) => progress!.update(n), file.release);
         // The bar goes before anything else is printed: it redraws its own line.
         progress.finish(file.size);
         // Over v2 the trailer says whether the bytes were right; the player heard them anyway.

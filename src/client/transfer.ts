@@ -177,16 +177,38 @@ export interface PlaybackResult {
 /**
  * Pipes a body into a player at the player's pace (`stream`): a slow player pauses the
  * socket. If the player quits early, the rest of the body is read and dropped so the
- * connection stays in step for the next command.
+ * connection stays in step for the next command. Chunks go one at a time in flowing mode
+ * (an async iterator would gather those buffered meanwhile into a new buffer); `release`
+ * hands each back once the player's pipe has taken it (see ReadBufferPool).
  */
-export async function playBody(body: Readable, player: Player, onBytes?: (bytes: number) => void): Promise<PlaybackResult> {
+export async function playBody(
+  body: Readable,
+  player: Player,
+  onBytes?: (bytes: number) => void,
+  release?: (chunk: Buffer) => void,
+): Promise<PlaybackResult> {
   let fed = 0;
   let received = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
+  let writing: Promise<void> = Promise.resolve();
+  const done = finished(body);
+  done.catch(() => {}); // awaited below
+  const onData = (chunk: Buffer): void => {
     received += chunk.length;
     onBytes?.(received);
-    if (!player.hasExited && (await player.write(chunk))) fed += chunk.length;
+    if (player.hasExited) return; // dropped: the connection must still reach the end
+    body.pause();
+    writing = player.write(chunk, () => release?.(chunk)).then((taken) => {
+      if (taken) fed += chunk.length;
+      body.resume();
+    });
+  };
+  body.on('data', onData);
+  try {
+    await done;
+  } finally {
+    body.off('data', onData);
   }
+  await writing; // the last chunk's fate decides quitEarly
   // A write is refused only once the player's input is gone, so any refused byte means it
   // quit early. Not `player.hasExited`: its 'exit' event may not have arrived yet.
   const quitEarly = fed < received;
