@@ -68,7 +68,7 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
     options.onTemporaryFile?.(temporaryPath);
     options.onFlushed?.(file.offset);
     const out = createWriteStream('', { fd, autoClose: false, start: file.offset, highWaterMark: 1024 * 1024 });
-    await writeBody(file, out, (chunk) => {
+    await writeBody(file.body, out, (chunk) => {
       hash?.update(chunk);
     }, (chunk) => {
       written += chunk.length;
@@ -124,12 +124,11 @@ const ftruncate = promisify(fs.ftruncate);
  * (the descriptor must not be closed under a write); rejects with the first error.
  */
 async function writeBody(
-  file: IncomingFile,
+  body: Readable,
   out: fs.WriteStream,
   onChunk: (chunk: Buffer) => void,
   onWritten: (chunk: Buffer) => void,
 ): Promise<void> {
-  const { body } = file;
   let outError: unknown;
   const outFailed = new Promise<void>((resolve) => {
     // Never removed: a write stream's error with no listener would crash the process.

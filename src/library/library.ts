@@ -65,7 +65,7 @@ export class Library {
   readonly hashes = new FileFactsCache<string>();
   /** Tags of each file, by identity, read in the background after each scan. */
   readonly tags = new FileFactsCache<AudioTags>();
-  /** Files whose tags tag passes have read (cache misses), for logs and the benchmark. */
+  /** Files whose tags were read (cache misses: tag passes and INFO), for logs and the benchmark. */
   tagFilesRead = 0;
 
   private constructor(root: string, index: LibraryIndex, options: LibraryOptions) {
