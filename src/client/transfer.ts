@@ -39,6 +39,10 @@ const RESUMABLE: ReadonlySet<string> = new Set(['TRUNCATED_TRANSFER', 'CONNECTIO
 export async function saveFile(file: IncomingFile, finalPath: string, options: SaveOptions = {}): Promise<void> {
   const temporaryPath = LocalLibrary.temporaryPathFor(finalPath);
   const resuming = file.offset > 0;
+  // Take the bytes from now on, while the file is being opened: a body whose connection
+  // fails meanwhile is destroyed, and a destroyed stream drops what it buffered, which a
+  // resumable partial file should have kept.
+  const early = holdBody(file.body);
   // A plain descriptor, not a FileHandle: a FileHandle lent to a write stream cannot be
   // closed by us afterwards (its close waits on the stream forever).
   // Never through a link: a `.part` planted as a symlink must not redirect our writes
@@ -48,6 +52,7 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
   const flags = resuming ? fs.constants.O_RDWR | fs.constants.O_NOFOLLOW : fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW;
   const fd = await openFile(temporaryPath, flags, 0o666).catch((err: unknown) => {
     // Give up the reply too: a body nobody reads would stall the connection for good.
+    early.take();
     file.body.destroy();
     throw writeError(`cannot write ${temporaryPath}`, err);
   });
@@ -68,7 +73,7 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
     options.onTemporaryFile?.(temporaryPath);
     options.onFlushed?.(file.offset);
     const out = createWriteStream('', { fd, autoClose: false, start: file.offset, highWaterMark: 1024 * 1024 });
-    await writeBody(file.body, out, (chunk) => {
+    await writeBody(file.body, early.take(), out, (chunk) => {
       hash?.update(chunk);
     }, (chunk) => {
       written += chunk.length;
@@ -116,6 +121,31 @@ const openFile = promisify(fs.open);
 const closeFile = promisify(fs.close);
 const ftruncate = promisify(fs.ftruncate);
 
+/** Bytes a body may hold ahead of its writer: the body is paused beyond this. */
+const HOLD_LIMIT = 1024 * 1024;
+
+/**
+ * Starts taking a body's chunks at once, before their writer is ready; `take()` stops and
+ * hands them over. Holds at most about HOLD_LIMIT bytes (then pauses the body, and so
+ * the socket).
+ */
+function holdBody(body: Readable): { take(): Buffer[] } {
+  const held: Buffer[] = [];
+  let bytes = 0;
+  const onData = (chunk: Buffer): void => {
+    held.push(chunk);
+    bytes += chunk.length;
+    if (bytes >= HOLD_LIMIT) body.pause();
+  };
+  body.on('data', onData);
+  return {
+    take: () => {
+      body.off('data', onData);
+      return held.splice(0);
+    },
+  };
+}
+
 /**
  * Writes a body to `out` as it arrives, pausing the body (and so the socket) while the
  * disk is behind. Consumes the body in flowing mode, chunk by chunk as received: an async
@@ -125,6 +155,7 @@ const ftruncate = promisify(fs.ftruncate);
  */
 async function writeBody(
   body: Readable,
+  held: readonly Buffer[],
   out: fs.WriteStream,
   onChunk: (chunk: Buffer) => void,
   onWritten: (chunk: Buffer) => void,
@@ -150,8 +181,11 @@ async function writeBody(
   const onDrain = (): void => {
     body.resume();
   };
+  for (const chunk of held) onData(chunk);
   body.on('data', onData);
   out.on('drain', onDrain);
+  if (out.writableNeedDrain) body.pause();
+  else body.resume(); // holdBody may have paused it
   let failure: unknown;
   try {
     await Promise.race([bodyDone, outFailed]);

@@ -167,6 +167,19 @@ describe('hostile-server double (v2): malformed listings', () => {
 });
 
 describe('hostile-server double (v2): GET replies that lie', () => {
+  test('a GET cut off at once (status line and 2,000 bytes in one packet, then close): those bytes stay in the .part, for resuming', { timeout: 20_000 }, async () => {
+    // Regression: the connection's failure destroyed the body before saveFile had its file
+    // open, and a destroyed stream drops what it buffered, so nothing was kept.
+    const whole = getReplyBytes(VICTIM);
+    const cut = whole.subarray(0, whole.indexOf('\r\n') + 2 + 2000);
+    const { run, place } = await runAgainst('cut-at-once', v2Double({ victim: (_offset, ctx) => ctx.end(cut) }), 'get 1\nget 0\n');
+    assert.equal(run.code, 1, describeRun(run));
+    assertErrorLines(run, [/^error: the server closed the connection after 2000 of 5000 bytes$/]);
+    const part = await fsp.readFile(path.join(place.library, 'Album', '.victim.wav.part'));
+    assert.ok(part.equals(VICTIM.subarray(0, 2000)), `the .part holds the 2000 bytes that arrived (${part.length})`);
+    assert.match(run.stdout, /^saved good\.wav /m, 'the next get worked');
+  });
+
   test('a GET header whose range exceeds the size: PROTOCOL_ERROR, nothing written', { timeout: 20_000 }, async () => {
     const { run, place } = await runAgainst('range', v2Double({ victim: (_o, ctx) => void ctx.write(`OK 10 0 20\r\n${'x'.repeat(20)}DONE ${sha256Hex(Buffer.alloc(10))}\r\n`) }), 'get 1\nget 0\n');
     await assertVictimFailedCleanly(run, place, /^error: GET reply range 0\+20 exceeds the size 10$/);
