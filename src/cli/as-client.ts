@@ -1,5 +1,5 @@
-import { ClientConnection, DEFAULT_PLAYER, LocalLibrary, Shell, parsePlayerCommand } from '../client/index.js';
-import { DEFAULT_PORT } from '../protocol/index.js';
+import { ClientConnection, DEFAULT_PLAYER, LocalLibrary, PROTOCOL_CHOICES, Shell, parsePlayerCommand, type ProtocolChoice } from '../client/index.js';
+import { AudioStreamError, DEFAULT_PORT } from '../protocol/index.js';
 import { exitWithError, parseCommandLine, parsePort } from './args.js';
 
 const HELP = `Usage: as-client [options]
@@ -12,6 +12,8 @@ Options:
   -l, --library DIR    where "get" saves files (default ./saved)
       --player "CMD"   player that reads audio on stdin
                        (default: AS_PLAYER, else "${DEFAULT_PLAYER}")
+      --protocol P     auto (default: find out), v1 (a server of the original
+                       design) or v2 (an audiostream server); v1 and v2 skip the probe
   -h, --help           show this help
 
 Commands (type help in the shell): list, find, info, get, stream, stream+, verify, help, quit.
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     port: { type: 'string', short: 'p' },
     library: { type: 'string', short: 'l' },
     player: { type: 'string' },
+    protocol: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (args.help) {
@@ -31,7 +34,8 @@ async function main(): Promise<void> {
     return;
   }
   const player = parsePlayerCommand(args.player ?? process.env.AS_PLAYER ?? DEFAULT_PLAYER);
-  const connection = new ClientConnection({ host: args.address ?? 'localhost', port: parsePort(args.port, DEFAULT_PORT) });
+  const protocol = parseProtocol(args.protocol);
+  const connection = new ClientConnection({ host: args.address ?? 'localhost', port: parsePort(args.port, DEFAULT_PORT), protocol });
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const shell = new Shell({
     connection,
@@ -43,6 +47,14 @@ async function main(): Promise<void> {
     interactive,
   });
   process.exitCode = await shell.run();
+}
+
+function parseProtocol(value: string | undefined): ProtocolChoice {
+  if (value === undefined) return 'auto';
+  if (!(PROTOCOL_CHOICES as readonly string[]).includes(value)) {
+    throw new AudioStreamError('USAGE', `--protocol must be ${PROTOCOL_CHOICES.join(', ')}, not "${value}"`);
+  }
+  return value as ProtocolChoice;
 }
 
 main().catch((err) => exitWithError('as-client', err));

@@ -60,7 +60,7 @@ export class Downloader {
     await this.connection.connect(signal);
     if (this.connection.version !== 2) return { kind: 'unverified' };
     if (entry.size !== undefined && stats.size !== entry.size) return { kind: 'different' };
-    const [expected, actual] = await Promise.all([this.serverHash(entry, signal), sha256OfLocalFile(finalPath)]);
+    const [expected, actual] = await Promise.all([this.serverHash(entry, signal), sha256OfLocalFile(finalPath, signal)]);
     return actual === expected ? { kind: 'ok' } : { kind: 'different' };
   }
 
@@ -86,7 +86,9 @@ export class Downloader {
     for (;;) {
       try {
         const file = await this.connection.fetch(entry, offset, signal);
-        await saveFile(file, finalPath, { onFlushed: options.onFlushed, onTemporaryFile: options.onTemporaryFile, keepPartial: v2 });
+        // Over v1 too the bytes that came are kept, only as the .part (v1 cannot resume, but
+        // a later session with a v2 server can, and verifies them).
+        await saveFile(file, finalPath, { onFlushed: options.onFlushed, onTemporaryFile: options.onTemporaryFile, keepPartial: true, signal });
         return { outcome: 'saved', resumedFrom: offset, transferred: file.length };
       } catch (err) {
         // A partial file that does not belong to the server's current file (it changed,

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
+import { AudioStreamError } from '../protocol/index.js';
 
 /**
  * Hashes a file as it is written: the prefix already on disk (a resumed transfer) is read
@@ -20,17 +21,21 @@ export interface GrowingFileHash {
 
 const read = promisify(fs.read);
 
-/** A hash of the open file `fd` that already holds `prefix` bytes. */
-export async function hashGrowingFile(fd: number, prefix: number): Promise<GrowingFileHash> {
+/**
+ * A hash of the open file `fd` that already holds `prefix` bytes. Reading a large prefix
+ * back takes a while (about a second per GB), so `signal` (Ctrl-C) stops it between reads.
+ */
+export async function hashGrowingFile(fd: number, prefix: number, signal?: AbortSignal): Promise<GrowingFileHash> {
   const hash = createHash('sha256');
-  await hashPrefix(fd, prefix, hash);
+  await hashPrefix(fd, prefix, hash, signal);
   return { update: (chunk) => hash.update(chunk), digest: () => hash.digest('hex') };
 }
 
-async function hashPrefix(fd: number, length: number, hash: Hash): Promise<void> {
+async function hashPrefix(fd: number, length: number, hash: Hash, signal: AbortSignal | undefined): Promise<void> {
   const buf = Buffer.allocUnsafe(Math.min(length, 1024 * 1024));
   let pos = 0;
   while (pos < length) {
+    if (signal?.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
     const { bytesRead } = await read(fd, buf, 0, Math.min(buf.length, length - pos), pos);
     if (bytesRead === 0) throw new Error('the partial file is shorter than expected');
     hash.update(buf.subarray(0, bytesRead));

@@ -24,6 +24,8 @@ export interface SaveOptions {
    * (v2). Bytes that failed verification are never kept.
    */
   keepPartial?: boolean;
+  /** Ctrl-C: stops the long steps that are not reading the body (hashing a resumed prefix). */
+  signal?: AbortSignal;
 }
 
 /** Failures after which the bytes already written are still good for resuming. */
@@ -68,8 +70,14 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
   let hash: GrowingFileHash | undefined;
   const writeback = new EarlyWriteback(fd);
   try {
-    if (resuming) await ftruncate(fd, file.offset);
-    hash = file.trailer ? await hashGrowingFile(fd, file.offset) : undefined;
+    if (resuming) {
+      // A body continues the partial file exactly where it ends, never past it: a server
+      // claiming an offset beyond it would have us grow the file (to 16 TiB, once) and hash it.
+      const { size } = await fstat(fd);
+      if (file.offset > size) throw new AudioStreamError('PROTOCOL_ERROR', `the server continued the file at byte ${file.offset}, past the ${size} bytes saved so far`);
+      await ftruncate(fd, file.offset);
+    }
+    hash = file.trailer ? await hashGrowingFile(fd, file.offset, options.signal) : undefined;
     options.onTemporaryFile?.(temporaryPath);
     options.onFlushed?.(file.offset);
     const out = createWriteStream('', { fd, autoClose: false, start: file.offset, highWaterMark: 1024 * 1024 });
@@ -110,16 +118,20 @@ export async function saveFile(file: IncomingFile, finalPath: string, options: S
   }
 }
 
-/** SHA-256 of a local file, as lowercase hex. */
-export async function sha256OfLocalFile(path: string): Promise<string> {
+/** SHA-256 of a local file, as lowercase hex; `signal` (Ctrl-C) stops it between reads. */
+export async function sha256OfLocalFile(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of fs.createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) hash.update(chunk);
+  for await (const chunk of fs.createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    if (signal?.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
+    hash.update(chunk);
+  }
   return hash.digest('hex');
 }
 
 const openFile = promisify(fs.open);
 const closeFile = promisify(fs.close);
 const ftruncate = promisify(fs.ftruncate);
+const fstat = promisify(fs.fstat);
 
 /** Bytes a body may hold ahead of its writer: the body is paused beyond this. */
 const HOLD_LIMIT = 1024 * 1024;

@@ -7,6 +7,13 @@ export interface ListEntry {
   path: string;
 }
 
+/**
+ * How a server wrote its LIST lines. `conforming`: `<index>:<path>`, as the protocol's own
+ * example shows. `spaced`: `<index>: <path>`, as servers built on the original starter code
+ * print them (`"%d: %s\r\n"`).
+ */
+export type ListDialect = 'conforming' | 'spaced';
+
 export interface ListParserOptions {
   maxLineLength?: number;
   maxEntries?: number;
@@ -94,6 +101,30 @@ export class ListParser {
     if (index === 0) this.done = true;
     return { index, path: match[2]! };
   }
+}
+
+/**
+ * The names of a complete v1 listing, read in the dialect its lines are written in: when
+ * every line has a space after the colon the server is one that prints `"%d: %s"`, and that
+ * one space is not part of any name; otherwise the listing conforms and every name is kept
+ * exactly as sent (a real name may begin with a space). `entries` are the parser's, whose
+ * paths are everything after the colon.
+ *
+ * A conforming listing in which every name begins with a space reads the same as a spaced
+ * one: no client can tell the two apart from the bytes, and this one takes the far more
+ * common case.
+ */
+export function readListingDialect(entries: readonly ListEntry[]): { dialect: ListDialect; entries: ListEntry[] } {
+  const spaced = entries.length > 0 && entries.every((e) => e.path.startsWith(' '));
+  if (!spaced) return { dialect: 'conforming', entries: [...entries] };
+  return {
+    dialect: 'spaced',
+    entries: entries.map((e) => {
+      const path = e.path.slice(1);
+      if (path === '') throw new AudioStreamError('MALFORMED_LIST', `the server listed file ${e.index} with no name`);
+      return { index: e.index, path };
+    }),
+  };
 }
 
 function truncate(s: string): string {
