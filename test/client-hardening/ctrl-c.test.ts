@@ -76,7 +76,7 @@ for (const version of [1, 2] as const) {
       await double?.close();
     });
 
-    test(`during get: "cancelled", nothing at the final name, ${version === 1 ? 'no .part (v1 cannot resume)' : 'the .part kept and resumed by the next get'}, and the session goes on; SIGINT at the prompt then leaves`, { timeout: 30_000 }, async () => {
+    test(`during get: "cancelled", nothing at the final name, ${version === 1 ? 'the bytes kept only as the .part (v1 cannot resume: the next get starts over)' : 'the .part kept and resumed by the next get'}, and the session goes on; SIGINT at the prompt then leaves`, { timeout: 30_000 }, async () => {
       const place = await makePlace(work, `get-v${version}`);
       const finalPath = path.join(place.library, 'Album', 'slow.wav');
       const partPath = path.join(place.library, 'Album', '.slow.wav.part');
@@ -87,16 +87,13 @@ for (const version of [1, 2] as const) {
         await waitUntil('the .part file has grown past 64 kB', async () => (await sizeOf(partPath)) >= 64 * 1024);
         process.kill(session.pid, 'SIGINT');
         await session.waitFor('stderr', /^cancelled$/m);
-        // The transfer really stopped: nothing more reaches the .part (v2) or it is gone (v1).
+        // The transfer really stopped: nothing more reaches the .part.
         const partAfterCancel = await sizeOf(partPath);
         await sleep(200);
         assert.equal(await sizeOf(partPath), partAfterCancel, 'nothing more was written after the cancel');
         assert.equal(await exists(finalPath), false, 'nothing at the final name');
-        if (version === 1) {
-          assert.equal(await exists(partPath), false, 'v1 cannot resume: the .part is deleted');
-        } else {
-          assert.ok(partAfterCancel >= 64 * 1024 && partAfterCancel < SLOW.length, `the .part is kept to resume (${partAfterCancel} bytes)`);
-        }
+        assert.ok(partAfterCancel >= 64 * 1024 && partAfterCancel < SLOW.length, `the .part is kept (${partAfterCancel} bytes)`);
+        assert.ok((await fsp.readFile(partPath)).equals(SLOW.subarray(0, partAfterCancel)), 'the .part holds the bytes that came');
 
         session.write('get 0\n');
         await session.waitFor('stdout', /^saved good\.wav /m);
@@ -117,7 +114,7 @@ for (const version of [1, 2] as const) {
       } finally {
         await session.end().catch(() => {});
       }
-      assert.deepEqual(await listFiles(place.library), version === 1 ? ['good.wav'] : ['Album/slow.wav', 'good.wav']);
+      assert.deepEqual(await listFiles(place.library), version === 1 ? ['Album/.slow.wav.part', 'good.wav'] : ['Album/slow.wav', 'good.wav']);
       await assertSentinelEmpty(place);
     });
   });

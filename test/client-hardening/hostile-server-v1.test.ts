@@ -1,11 +1,13 @@
 /**
  * A broken or hostile v1 server (the hostile-server double with `version: 1`): short and
  * cut transfers, endless and malformed listings, garbage for a size. Through the real CLI,
- * each must give one clear error line, leave nothing at the final name and no `.part`
- * (v1 cannot resume), and the shell goes on: the next `get` works.
+ * each must give one clear error line, leave nothing at the final name (the bytes that came
+ * are kept only as the `.part`), and the shell goes on: the next `get` works.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ClientConnection } from '../../src/client/index.js';
 import { isAudioStreamError } from '../../src/protocol/index.js';
@@ -54,19 +56,23 @@ async function runAgainst(name: string, script: HostileScript, input: string): P
   }
 }
 
-/** The victim failed cleanly: nothing at its final name, no .part, good.wav saved after it. */
-async function assertVictimFailedCleanly(run: ClientRun, place: Place, error: RegExp): Promise<void> {
+/**
+ * The victim failed cleanly: nothing at its final name, good.wav saved after it, and the
+ * bytes that arrived (`partial`, if any) kept only as Album/.victim.wav.part.
+ */
+async function assertVictimFailedCleanly(run: ClientRun, place: Place, error: RegExp, partial?: (bytes: Buffer) => void): Promise<void> {
   assert.equal(run.code, 1, describeRun(run));
   assertErrorLines(run, [error]);
   assert.match(run.stdout, /^saved good\.wav \(/m, `the next get worked: ${describeRun(run)}`);
-  await assertLibraryFiles(place, ['good.wav']); // no Album/victim.wav, no Album/.victim.wav.part
+  await assertLibraryFiles(place, partial ? ['Album/.victim.wav.part', 'good.wav'] : ['good.wav']); // never Album/victim.wav
+  if (partial) partial(await fsp.readFile(path.join(place.library, 'Album', '.victim.wav.part')));
   await assertSentinelEmpty(place);
 }
 
 describe('hostile-server double (v1): transfers that do not deliver what they announce', () => {
   test('a declared size larger than what arrives, then an orderly close', { timeout: 20_000 }, async () => {
     const { run, place } = await runAgainst('short', v1Double({ victim: (ctx) => ctx.end(Buffer.concat([u32(1000), Buffer.from('0123456789')])) }), 'get 1\nget 0\n');
-    await assertVictimFailedCleanly(run, place, /^error: the server closed the connection after 10 of 1000 bytes$/);
+    await assertVictimFailedCleanly(run, place, /^error: the server closed the connection after 10 of 1000 bytes$/, (part) => assert.equal(part.toString(), '0123456789'));
   });
 
   test('a connection reset mid-transfer (bytes trickled, then RST)', { timeout: 20_000 }, async () => {
@@ -82,7 +88,7 @@ describe('hostile-server double (v1): transfers that do not deliver what they an
       }),
       'get 1\nget 0\n',
     );
-    await assertVictimFailedCleanly(run, place, /^error: the server closed the connection after \d+ of 1000000 bytes$/);
+    await assertVictimFailedCleanly(run, place, /^error: the server closed the connection after \d+ of 1000000 bytes$/, (part) => assert.ok(part.equals(body.subarray(0, part.length)), 'the .part holds the bytes that came'));
   });
 
   test('a close in the middle of the 4-byte size', { timeout: 20_000 }, async () => {
@@ -93,7 +99,7 @@ describe('hostile-server double (v1): transfers that do not deliver what they an
   test('random garbage instead of a size: taken as a size (v1 cannot tell), then the short body is an error', { timeout: 20_000 }, async () => {
     // "GARB" as a u32 is 1195463234: far more than the 15 bytes that follow.
     const { run, place } = await runAgainst('garbage-size', v1Double({ victim: (ctx) => ctx.end(Buffer.from('GARBAGE! no size here')) }), 'get 1\nget 0\n');
-    await assertVictimFailedCleanly(run, place, /^error: the server closed the connection after 17 of 1195463234 bytes$/);
+    await assertVictimFailedCleanly(run, place, /^error: the server closed the connection after 17 of 1195463234 bytes$/, (part) => assert.equal(part.toString(), 'AGE! no size here'));
   });
 
   test('a listed file the server will not send (it closes at once, as v1 must)', { timeout: 20_000 }, async () => {

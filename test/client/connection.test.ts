@@ -104,7 +104,7 @@ describe('hostile/truncating server double: announces 1000 bytes, sends 10, clos
     await double?.close();
   });
 
-  test('get: a clear error, nothing at the final name, no .part left, and the next command works', { timeout: 20_000 }, async () => {
+  test('get: a clear error, nothing at the final name, the 10 bytes kept only as the .part, and the next command works', { timeout: 20_000 }, async () => {
     const library = path.join(work, 'lib-cut-get');
     const run = await runClient(clientArgs(double.port, library, 'true'), 'get 0\nget 1\n');
     assert.equal(run.code, 1, describeRun(run));
@@ -112,7 +112,8 @@ describe('hostile/truncating server double: announces 1000 bytes, sends 10, clos
     assert.equal(run.stderr.trim().split('\n').length, 1, 'one error line');
     assertNoStackTrace(run.stderr);
     assert.equal(await exists(path.join(library, 'Hostile', 'cut.wav')), false, 'nothing at the final name');
-    assert.deepEqual(await listFiles(library), ['Hostile/good.wav'], 'no .part file; the next get worked');
+    assert.deepEqual(await listFiles(library), ['Hostile/.cut.wav.part', 'Hostile/good.wav'], 'the partial data only as the .part; the next get worked');
+    assert.equal(await readFile(path.join(library, 'Hostile', '.cut.wav.part'), 'utf8'), '0123456789');
   });
 
   test('stream: the truncation is an error (exit 1), and nothing is saved', { timeout: 20_000 }, async () => {

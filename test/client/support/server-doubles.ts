@@ -13,6 +13,12 @@ export interface ScriptedServerOptions {
   /** Paths by index (index 0 first); sent highest index first, as v1 does. */
   paths: string[];
   streams?: Map<number, StreamAnswer>;
+  /**
+   * How requests are read. `one-per-read` (default), as servers built on the original
+   * starter code do: after each chunk that arrives, at most one request is handled, and
+   * the rest waits until the next chunk. `all`: every request in a chunk at once.
+   */
+  reads?: 'one-per-read' | 'all';
 }
 
 export interface ScriptedServer {
@@ -26,7 +32,7 @@ export interface ScriptedServer {
  * A raw net.Server that speaks protocol v1 only, from hand-written bytes (not our encoder
  * or server), so a test can make it misbehave on purpose and see which requests the client
  * sent. Like the original v1 server it ignores request lines it does not know (a v2
- * client's `HELLO AS/2` included).
+ * client's `HELLO AS/2` included), and by default it handles one request per chunk read.
  */
 export async function startScriptedServer(options: ScriptedServerOptions): Promise<ScriptedServer> {
   const sockets = new Set<net.Socket>();
@@ -37,8 +43,10 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
     socket.on('error', () => {});
     let pending = Buffer.alloc(0);
     let wantIndex = false;
+    const onePerRead = (options.reads ?? 'one-per-read') === 'one-per-read';
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
+      let handled = 0;
       for (;;) {
         if (wantIndex) {
           // STREAM\r\n is followed by the index: 32-bit unsigned big-endian.
@@ -61,8 +69,10 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
           socket.write(Buffer.concat([size, answer.body, answer.kind === 'overlong' ? answer.extra : Buffer.alloc(0)]));
           continue;
         }
+        if (onePerRead && handled > 0) return; // the rest waits for the next read
         const lf = pending.indexOf(0x0a);
         if (lf === -1) return;
+        handled++;
         const line = pending.subarray(0, lf).toString('latin1').replace(/\r$/, '');
         pending = pending.subarray(lf + 1);
         if (line === 'STREAM') {
