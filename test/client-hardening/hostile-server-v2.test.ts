@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { ClientConnection, LocalLibrary, saveFile } from '../../src/client/index.js';
+import { ClientConnection, LocalLibrary, Shell, saveFile } from '../../src/client/index.js';
 import { isAudioStreamError } from '../../src/protocol/index.js';
 import {
   getReplyBytes,
@@ -21,8 +22,8 @@ import {
   type HostileServer,
 } from '../doubles/hostile-server.js';
 import { exists, makeTempDir, removeDir } from '../client/support/files.js';
-import { clientArgs, describeRun, runClient, type ClientRun } from '../client/support/run-client.js';
-import { assertErrorLines, assertLibraryFiles, assertNoRawControlCharacters, assertSentinelEmpty, closedSoon, makePlace, waitUntil, type Place } from './support/checks.js';
+import { clientArgs, describeRun, runClient, startClient, type ClientRun } from '../client/support/run-client.js';
+import { assertErrorLines, assertLibraryFiles, assertNoRawControlCharacters, assertSentinelEmpty, closedSoon, makePlace, sleep, waitUntil, type Place } from './support/checks.js';
 
 const GOOD = randomBytes(3000);
 const VICTIM = randomBytes(5000);
@@ -428,5 +429,133 @@ describe('hostile-server double (v2) that sends a status line and goes silent: C
       connection.close();
       await silent.close();
     }
+  });
+});
+
+describe('hostile-server double (v2): a GET reply whose numbers are not what was asked (the client checks every field)', () => {
+  const TIB16 = 16 * 1024 ** 4;
+  const resumeFrom = (bytes: number) => async (p: Place): Promise<void> => {
+    await fsp.mkdir(path.join(p.library, 'Album'), { recursive: true });
+    await fsp.writeFile(path.join(p.library, 'Album', '.victim.wav.part'), VICTIM.subarray(0, bytes));
+  };
+
+  test('a resumed GET answered from a 16 TiB offset: PROTOCOL_ERROR at once, the .part neither extended nor changed', { timeout: 20_000 }, async () => {
+    // Regression: the client took the offset as given, grew the .part to 16 TiB and hashed
+    // it for hours, deaf to Ctrl-C.
+    const { run, place } = await runAgainst(
+      'offset-16tib',
+      v2Double({ victim: (_offset, ctx) => void ctx.write(`OK ${TIB16 + 5000} ${TIB16} 5000\r\n${'x'.repeat(5000)}DONE ${'0'.repeat(64)}\r\n`) }),
+      'get 1\nget 0\n',
+      resumeFrom(1234),
+    );
+    assert.equal(run.code, 1, describeRun(run));
+    assertErrorLines(run, [/^error: asked for the file from byte 1234, the server answered from byte 17592186044416$/]);
+    const part = await fsp.readFile(path.join(place.library, 'Album', '.victim.wav.part'));
+    assert.ok(part.equals(VICTIM.subarray(0, 1234)), `the .part is as it was (${part.length} bytes)`);
+    assert.match(run.stdout, /^saved good\.wav /m, 'the next get worked');
+    await assertLibraryFiles(place, ['Album/.victim.wav.part', 'good.wav']);
+  });
+
+  test('a GET announcing less than the rest of the file: PROTOCOL_ERROR, nothing written', { timeout: 20_000 }, async () => {
+    const { run, place } = await runAgainst('short-length', v2Double({ victim: (_o, ctx) => void ctx.write(`OK 5000 0 100\r\n${'x'.repeat(100)}DONE ${sha256Hex(VICTIM)}\r\n`) }), 'get 1\nget 0\n');
+    await assertVictimFailedCleanly(run, place, /^error: asked for the rest of the file, the server announced 100 of the 5000 bytes from 0$/);
+  });
+
+  test('saveFile itself never continues a .part past its end (an offset beyond it is PROTOCOL_ERROR)', { timeout: 20_000 }, async () => {
+    const place = await makePlace(work, 'savefile-offset');
+    const finalPath = path.join(place.library, 'a.wav');
+    await fsp.mkdir(place.library, { recursive: true });
+    const partPath = LocalLibrary.temporaryPathFor(finalPath);
+    await fsp.writeFile(partPath, Buffer.alloc(10, 1));
+    const file = { size: 1_000_000_010, offset: 1_000_000_000, length: 10, body: Readable.from([Buffer.alloc(10, 2)]), trailer: Promise.resolve('0'.repeat(64)), release: () => {} };
+    await assert.rejects(saveFile(file, finalPath, { keepPartial: true }), (err) => isAudioStreamError(err, 'PROTOCOL_ERROR') && /past the 10 bytes saved so far/.test((err as Error).message));
+    const after = await fsp.stat(partPath).catch(() => undefined);
+    assert.ok(after === undefined || after.size === 10, `the .part was not extended (${after?.size} bytes)`);
+    assert.equal(await exists(finalPath), false);
+  });
+});
+
+describe('hostile-server double (v2): Ctrl-C while a large .part is being hashed for a resume', () => {
+  test('SIGINT stops the hash at once: "cancelled", the .part kept as it was, the session goes on', { timeout: 60_000 }, async () => {
+    // Regression: hashing the part already saved (about a second per GB) could not be
+    // cancelled. 32 GiB of sparse .part is far longer to hash than the test waits.
+    const PART = 32 * 1024 ** 3;
+    const SIZE = PART + 5000;
+    const place = await makePlace(work, 'hash-cancel');
+    const partPath = path.join(place.library, 'Album', '.victim.wav.part');
+    await fsp.mkdir(path.dirname(partPath), { recursive: true });
+    await fsp.writeFile(partPath, '');
+    await fsp.truncate(partPath, PART); // sparse: no disk space taken
+    let asked = false;
+    const double = await startHostileServer({
+      version: 2,
+      list2: (ctx) => void ctx.write(v2ListBytes([v2Record('good.wav', GOOD.length), v2Record('Album/victim.wav', SIZE)])),
+      get: (req, ctx) => {
+        if (req.path === 'good.wav') return void ctx.write(getReplyBytes(GOOD, req.offset));
+        asked = true;
+        // The header, then silence: the client is busy hashing what it has.
+        return void ctx.write(`OK ${SIZE} ${req.offset} ${SIZE - req.offset}\r\n`);
+      },
+    });
+    const session = startClient(clientArgs(double.port, place.library, 'true'), { timeoutMs: 50_000 });
+    try {
+      session.write('get 1\n');
+      await waitUntil('the resumed GET was asked', () => asked, 20_000);
+      await sleep(300); // well into the hash
+      const interrupted = Date.now();
+      process.kill(session.pid, 'SIGINT');
+      await session.waitFor('stderr', /^cancelled$/m);
+      const took = Date.now() - interrupted;
+      assert.ok(took < 5000, `cancelled within ${took} ms, not after the whole hash`);
+      assert.equal((await fsp.stat(partPath)).size, PART, 'the .part is kept as it was');
+      session.write('get 0\n');
+      await session.waitFor('stdout', /^saved good\.wav /m);
+    } finally {
+      await session.end().catch(() => {});
+      await double.close();
+    }
+    assert.equal(await exists(path.join(place.library, 'Album', 'victim.wav')), false, 'nothing at the final name');
+  });
+});
+
+describe('a slow server is never reported as an empty library (hostile-server double)', () => {
+  test('a v2 server answering HELLO after 3.5 s: recognised as v2 when the answer comes, and listed', { timeout: 30_000 }, async () => {
+    // Regression: the client took the silence for an empty v1 library and said
+    // "(the library is empty)" with exit status 0.
+    const { run, double } = await runAgainst(
+      'slow-hello',
+      {
+        ...v2Double({ hello: async (ctx) => {
+          if (ctx.count === 0) await sleep(3500);
+          await ctx.write('AS/2 OK slow-double\r\n');
+        } }),
+        // As our own server does for a connection that has not said HELLO: file 0 exists.
+        stream: (index, ctx) => (index === 0 ? void ctx.write(Buffer.concat([Buffer.from([0, 0, 0x0b, 0xb8]), GOOD])) : ctx.reset()),
+      },
+      'list\n',
+    );
+    assert.equal(run.code, 0, describeRun(run));
+    assert.equal(run.stdout, '0  good.wav\n1  Album/victim.wav\n');
+    assert.equal(run.stderr, '');
+    assert.ok(double.requestLines().includes('LIST2'), 'listed over v2');
+  });
+
+  test('a server that accepts and then answers nothing: an error and exit status 1 in piped mode, not "(the library is empty)"', { timeout: 20_000 }, async () => {
+    const double = await startHostileServer({ version: 1, list: () => {}, stream: () => new Promise<void>(() => {}) });
+    const output = new PassThrough();
+    const errors = new PassThrough();
+    let out = '';
+    let err = '';
+    output.on('data', (b: Buffer) => (out += b.toString()));
+    errors.on('data', (b: Buffer) => (err += b.toString()));
+    try {
+      const connection = new ClientConnection({ host: '127.0.0.1', port: double.port, emptyListTimeoutMs: 300, idleTimeoutMs: 2000 });
+      const shell = new Shell({ connection, library: new LocalLibrary(path.join(work, 'busy')), player: ['true'], input: Readable.from(['list\n']), output, errors, interactive: false });
+      assert.equal(await shell.run(), 1, 'a failure in piped mode');
+    } finally {
+      await double.close();
+    }
+    assert.equal(out, '');
+    assert.match(err, /^error: the server sent no list for 2 s: it is busy or stuck\n$/);
   });
 });
