@@ -20,6 +20,7 @@ import { machineInfo, markdownTable, textTable, type ScenarioOutcome } from './h
 import { Scope, withTimeout } from './harness/scope.js';
 import { clientGet } from './scenarios/client-get.js';
 import { clientStream } from './scenarios/client-stream.js';
+import { firstListingScenario } from './scenarios/first-listing.js';
 import { largeLibrary } from './scenarios/large-library.js';
 import { manyClients } from './scenarios/many-clients.js';
 import { startup } from './scenarios/startup.js';
@@ -43,6 +44,7 @@ const SCENARIOS: Scenario[] = [
   { id: '5', title: '100,000-file library', limitMs: 150_000, run: largeLibrary },
   { id: '6', title: 'start-up', limitMs: 60_000, run: startup },
   { id: '7', title: 'tags of real audio files', limitMs: 120_000, run: tagScan },
+  { id: '8', title: 'time to the first listing', limitMs: 60_000, run: firstListingScenario },
 ];
 
 const { values: args } = parseArgs({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AudioStreamError, DEFAULT_MAX_LIST_ENTRIES, ListParser, type ListEntry, type ListParserOptions } from '../../src/protocol/index.js';
+import { AudioStreamError, DEFAULT_MAX_LIST_ENTRIES, ListParser, readListingDialect, type ListEntry, type ListParserOptions } from '../../src/protocol/index.js';
 import { bytewise, chunkings, detached, listLine, listReply, streamReply, splitAt } from '../support/wire.js';
 
 interface ParseResult {
@@ -216,5 +216,46 @@ describe('ListParser', () => {
       assert.equal(parseError([Buffer.from(`${DEFAULT_MAX_LIST_ENTRIES}:a\r\n`, 'utf8')]).code, 'LIST_TOO_LONG');
       assert.equal(parseError([Buffer.from('4294967295:a\r\n', 'utf8')]).code, 'LIST_TOO_LONG');
     });
+  });
+});
+
+describe('readListingDialect: "N: name" (starter-code servers) and "N:name" (conforming)', () => {
+  /** A whole listing through the parser, every split, then read in its dialect (index order). */
+  function read(text: string): { dialect: string; paths: string[] } {
+    const bytes = Buffer.from(text, 'utf8');
+    let result: { dialect: string; paths: string[] } | undefined;
+    for (const chunks of [[bytes], bytewise(bytes)]) {
+      const { entries } = parseAll(chunks);
+      const { dialect, entries: named } = readListingDialect([...entries].reverse());
+      const now = { dialect, paths: named.map((e) => e.path) };
+      if (result) assert.deepEqual(now, result, 'the same whole and byte by byte');
+      result = now;
+    }
+    return result!;
+  }
+
+  test('every line with a space after the colon: that one space is not part of the names', () => {
+    assert.deepEqual(read('2: c/d.wav\r\n1: b.mp3\r\n0: a.flac\r\n'), { dialect: 'spaced', paths: ['a.flac', 'b.mp3', 'c/d.wav'] });
+  });
+
+  test('spaced: a name that begins with a space keeps it (two spaces on the wire)', () => {
+    assert.deepEqual(read('1:  lead.wav\r\n0: a.wav\r\n'), { dialect: 'spaced', paths: ['a.wav', ' lead.wav'] });
+  });
+
+  test('conforming: names kept exactly, a leading space included', () => {
+    assert.deepEqual(read('2:c.wav\r\n1: lead.wav\r\n0:a.wav\r\n'), { dialect: 'conforming', paths: ['a.wav', ' lead.wav', 'c.wav'] });
+  });
+
+  test('one line without the space makes the whole listing conforming', () => {
+    assert.deepEqual(read('1: b.wav\r\n0:a.wav\r\n'), { dialect: 'conforming', paths: ['a.wav', ' b.wav'] });
+  });
+
+  test('spaced: a line with nothing after the space is MALFORMED_LIST, not a file without a name', () => {
+    const { entries } = parseAll([Buffer.from('1: b.wav\r\n0: \r\n', 'utf8')]);
+    assert.throws(() => readListingDialect(entries), (err) => err instanceof AudioStreamError && err.code === 'MALFORMED_LIST');
+  });
+
+  test('an empty listing is conforming and empty', () => {
+    assert.deepEqual(readListingDialect([]), { dialect: 'conforming', entries: [] });
   });
 });
