@@ -7,14 +7,12 @@
  */
 import { AudioStreamError } from './errors.js';
 
-/** Sent by a v2 client as its first bytes, in one packet with {@link V2_PROBE}. */
-export const V2_HELLO = 'HELLO AS/2';
 /**
- * A v1 LIST sent right after HELLO. A v1 server ignores HELLO and answers this LIST, which
- * tells the client at once, with no timer, that the server only speaks v1. A v2 server
- * answers HELLO and does not answer this LIST.
+ * A v2 client's first request, alone in its packet: servers of the original design handle
+ * one request line per read, so nothing may go with it (docs/PROTOCOL.md, Negotiation).
+ * Older clients sent a v1 `LIST` with it as a fallback probe, which a v2 server skips.
  */
-export const V2_PROBE = 'LIST';
+export const V2_HELLO = 'HELLO AS/2';
 /** The first word of a v2 server's answer to HELLO: `AS/2 OK <server name>`. */
 export const V2_HELLO_REPLY = 'AS/2 OK';
 
