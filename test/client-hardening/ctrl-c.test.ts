@@ -153,7 +153,7 @@ describe('hostile-server double (v1) trickling its listing: SIGINT during list',
     const lines = v1ListBytes(Array.from({ length: 2000 }, (_, i) => `Slow/${i}.wav`));
     const double = await startHostileServer({
       version: 1,
-      // The first listing (the negotiation probe) trickles; later ones come at once.
+      // The first listing trickles; later ones come at once.
       list: async (ctx) => (ctx.count === 0 ? void (await ctx.trickle(lines, 64, 20)) : void (await ctx.write(v1ListBytes(PATHS)))),
     });
     const place = await makePlace(work, 'list');

@@ -158,7 +158,7 @@ describe('hostile-server double (v1) sends an empty name', () => {
     work = await makeTempDir('unsafe-empty-v1');
     double = await startHostileServer({
       version: 1,
-      // The first listing (the probe) has an empty name; later ones are good.
+      // The first listing has an empty name; later ones are good.
       list: (ctx) => void ctx.write(ctx.count === 0 ? Buffer.from('1:\r\n0:good.wav\r\n') : v1ListBytes(['good.wav'])),
       stream: (_index, ctx) => void ctx.write(v1StreamBytes(GOOD)),
     });

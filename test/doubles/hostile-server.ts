@@ -2,7 +2,8 @@
  * Test double: a scripted server that misbehaves on purpose, to test what a broken or
  * hostile server can do to a client. It speaks v1 (ignoring `HELLO AS/2`, as the original
  * C server does) or, with `version: 2`, answers the HELLO with `AS/2 OK` and skips the
- * probe `LIST` that came with it, then hands every v2 request to the script.
+ * `LIST` that directly follows a first HELLO (the probe older clients of ours sent with it, as our
+ * server does), then hands every v2 request to the script.
  *
  * Requests are parsed by hand from docs/PROTOCOL.md and answered only through the script's
  * own bytes: nothing here uses src/protocol, so the double can send exactly the malformed
@@ -20,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export interface HostileContext {
   /** Which connection this is, counting from 0 across the double's life. */
   readonly connection: number;
-  /** How many requests of this kind came before, across all connections (the v1 probe LIST counts). */
+  /** How many requests of this kind came before, across all connections (every v1 LIST counts). */
   readonly count: number;
   readonly socket: net.Socket;
   /** Writes bytes, waiting while the client is not reading; false once the connection is gone. */
@@ -43,12 +44,18 @@ type Answer = void | Promise<void>;
 export interface HostileScript {
   /**
    * 1: a v1-only server (`HELLO` is ignored). 2: `HELLO AS/2` is answered by `hello` (default
-   * `AS/2 OK hostile-double\r\n`) and the probe LIST that came with it is not answered.
+   * `AS/2 OK hostile-double\r\n`), and a LIST right after it (an older client's probe) is not answered.
    */
   version: 1 | 2;
+  /**
+   * How requests are read. `all` (default): every request in a chunk that arrives. `one-per-read`:
+   * at most one per chunk, the rest waiting for the next chunk, as servers built on the
+   * original starter code do (one request line per read()).
+   */
+  reads?: 'all' | 'one-per-read';
   /** v2: what to send in answer to `HELLO AS/2` (default a proper `AS/2 OK` line). */
   hello?(ctx: HostileContext): Answer;
-  /** v1 LIST (the negotiation probe of a v1 connection included). Default: nothing. */
+  /** v1 LIST. Default: nothing. */
   list?(ctx: HostileContext): Answer;
   /** v1 STREAM with its index. Default: close the connection, as v1 must. */
   stream?(index: number, ctx: HostileContext): Answer;
@@ -133,8 +140,10 @@ export async function startHostileServer(script: HostileScript): Promise<Hostile
       queue = queue.then(run).catch(() => void socket.destroy());
     };
 
+    const onePerRead = script.reads === 'one-per-read';
     socket.on('data', (chunk: Buffer) => {
       pending = Buffer.concat([pending, chunk]);
+      let handled = 0;
       for (;;) {
         if (wantIndex) {
           // STREAM\r\n is followed by the index: 4 bytes, most significant first.
@@ -147,8 +156,10 @@ export async function startHostileServer(script: HostileScript): Promise<Hostile
           answer(() => (script.stream ? script.stream(index, ctx) : ctx.reset()));
           continue;
         }
+        if (onePerRead && handled > 0) return; // the rest waits for the next read
         const lf = pending.indexOf(0x0a);
         if (lf === -1) return;
+        handled++;
         const line = pending.subarray(0, lf).toString('utf8').replace(/\r$/, '');
         pending = pending.subarray(lf + 1);
         if (line === 'STREAM') {
