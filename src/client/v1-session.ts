@@ -17,7 +17,7 @@ import {
 } from '../protocol/index.js';
 import type { ConnectionTransport } from './connection-transport.js';
 
-/** A file on the server as a listing showed it: v1 knows only index and path, v2 much more. */
+/** A v1 listing: index and path of each file, nothing more. */
 export interface V1ListResult {
   /** Sorted by index, from 0. */
   entries: ListEntry[];
