@@ -4,7 +4,7 @@ import { ReadBufferPool } from './read-buffer-pool.js';
 import {
   AudioStreamError,
   DEFAULT_MAX_LIST_ENTRIES,
-  DEFAULT_MAX_LIST_LINE,
+  MAX_V2_LINE,
   ListParser,
   ReplyReader,
   StreamReplyParser,
@@ -537,7 +537,7 @@ export class ClientConnection {
           },
           body: (bytes) => handler.body(bytes),
         },
-        DEFAULT_MAX_LIST_LINE,
+        MAX_V2_LINE,
       );
       return {
         onData: (chunk) => {
