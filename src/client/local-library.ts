@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AudioStreamError } from '../protocol/index.js';
-import { displayText } from './listing-format.js';
+import { displayText } from './display-text.js';
 
 /** Longest file or directory name most filesystems accept, in bytes. */
 const MAX_NAME_BYTES = 255;
