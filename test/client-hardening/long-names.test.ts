@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { getReplyBytes, startHostileServer, v2ListBytes, v2Record, type HostileServer } from '../doubles/hostile-server.js';
+import { LocalLibrary } from '../../src/client/index.js';
+import { getReplyBytes, sha256Hex, startHostileServer, v2ListBytes, v2Record, type HostileServer } from '../doubles/hostile-server.js';
 import { makeTempDir, removeDir, sha256File } from '../client/support/files.js';
 import { clientArgs, describeRun, runClient } from '../client/support/run-client.js';
 import { assertErrorLines, assertLibraryFiles, assertNoStackTrace, assertSentinelEmpty, makePlace } from './support/checks.js';
@@ -79,6 +80,7 @@ describe('hostile-server double (v2): a transfer of a 255-byte name cut off half
         if (ctx.count === 0) ctx.end(getReplyBytes(FILE, req.offset).subarray(0, `OK ${FILE.length} 0 ${FILE.length}\r\n`.length + HALF));
         else void ctx.write(getReplyBytes(FILE, req.offset));
       },
+      info: (p, ctx) => void ctx.write(`OK ${v2Record(p, FILE.length, { sha256: sha256Hex(FILE) })}\r\n`),
     });
   });
   after(async () => {
@@ -104,5 +106,20 @@ describe('hostile-server double (v2): a transfer of a 255-byte name cut off half
     await assertLibraryFiles(place, [NAME]);
     assert.ok((await fsp.readFile(path.join(place.library, NAME))).equals(FILE));
     assert.deepEqual(await fsp.readdir(place.library), [NAME], 'no partial file left behind');
+  });
+});
+
+describe('LocalLibrary.temporaryPathFor', () => {
+  test('.NAME.part while it fits in 255 bytes, then a short hashed name that always fits and differs per name', () => {
+    assert.equal(LocalLibrary.temporaryPathFor(`/lib/${nameOf(249, 'a')}`), `/lib/.${nameOf(249, 'a')}.part`);
+    const names = [nameOf(250, 'b'), nameOf(255, 'b'), nameOf(255, 'é'), `${'é'.repeat(120)}${'z'.repeat(11)}.wav`, `${'é'.repeat(120)}${'y'.repeat(11)}.wav`];
+    const partials = names.map((n) => path.basename(LocalLibrary.temporaryPathFor(`/lib/dir/${n}`)));
+    for (const [i, p] of partials.entries()) {
+      assert.ok(Buffer.byteLength(p) <= 255, `${p} fits`);
+      assert.match(p, /^\..+~[0-9a-f]{16}\.partial$/, 'hidden, and never the .part of another name');
+      assert.ok(!p.includes('\ufffd'), 'no character was cut in half');
+      assert.equal(LocalLibrary.temporaryPathFor(`/lib/dir/${names[i]}`), `/lib/dir/${p}`, 'the same name every time (resume finds it)');
+    }
+    assert.equal(new Set(partials).size, partials.length, 'two long names with the same start get two partial files');
   });
 });
