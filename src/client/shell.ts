@@ -5,6 +5,7 @@ import { Downloader } from './downloader.js';
 import { FilePlaybackFeeder } from './file-playback-feeder.js';
 import { infoLines, listingLines, matchesWords, selectEntries } from './listing-format.js';
 import type { LocalLibrary } from './local-library.js';
+import { collisionError, findLocalNameCollisions } from './name-collisions.js';
 import { Player } from './player.js';
 import { createProgress, describeTransfer, formatBytes, type TransferProgress } from './progress.js';
 import { ShellOutput } from './shell-output.js';
@@ -47,6 +48,8 @@ export interface ShellOptions {
 export class Shell {
   private readonly options: ShellOptions;
   private listing: Map<number, RemoteEntry> | undefined;
+  /** Files of the listing whose local name an earlier file has: index → that file. */
+  private collisions = new Map<number, RemoteEntry>();
   private readonly downloader: Downloader;
   private current: AbortController | undefined;
   private failures = 0;
@@ -187,9 +190,11 @@ export class Shell {
     const { path: _ignored, ...rest } = details;
     void _ignored;
     Object.assign(entry, rest);
-    const state = await this.downloader.localState(entry, signal);
+    const owner = this.collisions.get(entry.index);
+    const state = owner ? undefined : await this.downloader.localState(entry, signal);
     const local =
-      state.kind === 'ok' ? 'saved, matches the server'
+      !state ? `not saved: its name is the same as file ${owner!.index}'s once Unicode-normalised`
+      : state.kind === 'ok' ? 'saved, matches the server'
       : state.kind === 'missing' ? 'not saved'
       : state.kind === 'partial' ? `partial (${formatBytes(state.bytes)} so far; get ${index} resumes)`
       : state.kind === 'different' ? 'saved, but DIFFERS from the server (get it again)'
@@ -200,6 +205,7 @@ export class Shell {
   private async fetchList(signal: AbortSignal): Promise<RemoteEntry[]> {
     const result = await this.options.connection.list(signal);
     this.listing = new Map(result.entries.map((e) => [e.index, e]));
+    this.collisions = findLocalNameCollisions(result.entries);
     return result.entries;
   }
 
@@ -228,6 +234,7 @@ export class Shell {
       const single = overall ? undefined : this.progress(`get ${truncateMiddle(entry.path, 32)}`, entry.size ?? 0);
       const started = performance.now();
       try {
+        this.refuseCollision(entry);
         const result = await this.downloader.download(entry, {
           signal,
           skipIfVerified: true,
@@ -263,19 +270,32 @@ export class Shell {
       throw new AudioStreamError('NEEDS_V2', 'verify needs hashes, which this v1-only server cannot give');
     }
     const counts = { ok: 0, missing: 0, different: 0, partial: 0 };
+    let refused = 0;
     for (const entry of entries) {
       if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
+      // Its local name belongs to an earlier file: the local file there is not its copy.
+      if (this.collisions.has(entry.index)) {
+        refused++;
+        this.out.line(`${'refused'.padEnd(9)} ${entry.path} (same name as file ${this.collisions.get(entry.index)!.index} once Unicode-normalised)`);
+        continue;
+      }
       const state = await this.downloader.localState(entry, signal);
       const kind = state.kind === 'unverified' ? 'ok' : state.kind;
       counts[kind]++;
       this.out.line(`${kind.padEnd(9)} ${entry.path}`);
       await this.out.drained();
     }
-    this.out.line(`${counts.ok} ok, ${counts.missing} missing, ${counts.different} different, ${counts.partial} partial\n`);
+    this.out.line(`${counts.ok} ok, ${counts.missing} missing, ${counts.different} different, ${counts.partial} partial${refused ? `, ${refused} refused` : ''}`);
     // Missing and partial files are a sync not yet done; a different file is damage.
     if (counts.different > 0) {
       throw new AudioStreamError('INTEGRITY_MISMATCH', `${counts.different} local file${counts.different === 1 ? '' : 's'} differ from the server: get ${counts.different === 1 ? 'it' : 'them'} again`);
     }
+  }
+
+  /** Throws UNSAFE_PATH if saving `entry` would overwrite another file of the listing. */
+  private refuseCollision(entry: RemoteEntry): void {
+    const owner = this.collisions.get(entry.index);
+    if (owner) throw collisionError(entry, owner);
   }
 
   private progress(label: string, total: number): TransferProgress {
@@ -305,6 +325,7 @@ export class Shell {
   private async transfer(index: number, mode: { save: boolean; play: boolean }, signal: AbortSignal): Promise<void> {
     const { connection, library } = this.options;
     const entry = await this.entry(index, signal);
+    if (mode.save) this.refuseCollision(entry);
     const finalPath = mode.save ? library.finalPathFor(entry.path) : undefined;
     if (finalPath) await library.prepareDirectoryFor(finalPath);
 

@@ -62,7 +62,8 @@ describe('a real as-server serving two files whose names differ only in Unicode 
     const [kept, refused] = firstAndSecond(NFC, NFD);
     const [keptInFolder, refusedInFolder] = firstAndSecond(FOLDER_NFC, FOLDER_NFD);
     const line = (refusedName: string, keptName: string): RegExp =>
-      new RegExp(`^error: refusing to save "${escape(refusedName)}" \\(file ${indexOf(refusedName)}\\): its name is the same as file ${indexOf(keptName)}'s \\("${escape(keptName)}"\\) once Unicode-normalised, so it would overwrite it$`);
+      // get all names the file each error is about first, as for any other failure.
+      new RegExp(`^error: ${escape(refusedName)}: refusing to save "${escape(refusedName)}" \\(file ${indexOf(refusedName)}\\): its name is the same as file ${indexOf(keptName)}'s \\("${escape(keptName)}"\\) once Unicode-normalised, so it would overwrite it$`);
     // In listing order, as get all goes.
     const pairs = [[refused, kept], [refusedInFolder, keptInFolder]].sort((a, b) => indexOf(a[0]!) - indexOf(b[0]!));
     assertErrorLines(result, pairs.map(([r, k]) => line(r!, k!)));
@@ -84,5 +85,18 @@ describe('a real as-server serving two files whose names differ only in Unicode 
     assert.equal(result.stdout.match(/^saved /gm)?.length, 1, describeRun(result));
     await assertLibraryFiles(place, [NFC]);
     assert.ok((await fsp.readFile(path.join(place.library, NFC))).equals(contents.get(kept)!));
+  });
+
+  test('verify and info say the second is not saved (its name belongs to the first), not that the file differs', { timeout: 30_000 }, async () => {
+    const place = await makePlace(work, 'verify');
+    const [kept, refused] = firstAndSecond(NFC, NFD);
+    await runClient(clientArgs(server.port, place.library, 'true'), 'get all\n');
+    const result = await runClient(clientArgs(server.port, place.library, 'true'), `verify\ninfo ${indexOf(refused)}\n`);
+    assert.equal(result.code, 0, describeRun(result));
+    assert.equal(result.stderr, '', describeRun(result));
+    assert.match(result.stdout, new RegExp(`^ok +${escape(kept)}$`, 'm'));
+    assert.match(result.stdout, new RegExp(`^refused +${escape(refused)} \\(same name as file ${indexOf(kept)} once Unicode-normalised\\)$`, 'm'));
+    assert.match(result.stdout, /^3 ok, 0 missing, 0 different, 0 partial, 2 refused$/m);
+    assert.match(result.stdout, new RegExp(`^local copy: +not saved: its name is the same as file ${indexOf(kept)}'s once Unicode-normalised$`, 'm'));
   });
 });
