@@ -10,7 +10,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { ClientConnection, LocalLibrary, Shell } from '../../src/client/index.js';
 import { getReplyBytes, sha256Hex, startHostileServer, v2ListBytes, v2Record, type HostileServer } from '../doubles/hostile-server.js';
 import { makeTempDir, removeDir } from '../client/support/files.js';
 import { CLIENT_BIN } from '../client/support/paths.js';
@@ -177,5 +179,23 @@ describe('hostile-server double (v2): a tag with bidirectional controls', () => 
     assertNothingRaw(result.stdout);
     assert.match(result.stdout, /^0 {2}Title\\u202e — Art\\u2067ist$/m);
     assert.match(result.stdout, /^title: +Title\\u202e$/m);
+  });
+});
+
+describe('an error the shell did not expect (test double: a connection whose list throws a RangeError)', () => {
+  test('is one line, with no stack trace and no raw server text', { timeout: 10_000 }, async () => {
+    // No server can cause this any more (the listing above was the way); the shell's last
+    // line of defence is tested with a connection that fails as that listing once did.
+    const connection = new ClientConnection({ host: '127.0.0.1', port: 1 });
+    connection.list = () => Promise.reject(new RangeError('Invalid string length\n    at evil\u202e (x.js:1:1)'));
+    const output = new PassThrough();
+    const errors = new PassThrough();
+    let err = '';
+    errors.on('data', (b: Buffer) => (err += b.toString()));
+    const shell = new Shell({ connection, library: new LocalLibrary(`${work}/internal`), player: ['true'], input: Readable.from([]), output, errors, interactive: false });
+    assert.equal(await shell.execute('list'), true, 'the shell goes on');
+    assert.equal(err, 'error: internal error (RangeError: Invalid string length); please report it\n');
+    assertNoStackTrace(err);
+    assertNothingRaw(err);
   });
 });
