@@ -61,6 +61,57 @@ describe('a real as-server whose library has a file with a 9,000-character title
   });
 });
 
+/** A RIFF chunk: four-letter id, 32-bit little-endian length, the body, a pad byte to an even length. */
+function riffChunk(id: string, body: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.write(id, 0, 'latin1');
+  head.writeUInt32LE(body.length, 4);
+  return Buffer.concat([head, body, Buffer.alloc(body.length % 2)]);
+}
+
+/** A tenth of a second of 8 kHz 16-bit mono silence whose RIFF INFO title (INAM) is `title`. */
+function wavWithTitle(title: string): Buffer {
+  const fmt = Buffer.alloc(16);
+  fmt.writeUInt16LE(1, 0); // PCM
+  fmt.writeUInt16LE(1, 2); // mono
+  fmt.writeUInt32LE(8000, 4);
+  fmt.writeUInt32LE(16000, 8); // bytes per second
+  fmt.writeUInt16LE(2, 12); // bytes per frame
+  fmt.writeUInt16LE(16, 14);
+  const info = Buffer.concat([Buffer.from('INFO', 'latin1'), riffChunk('INAM', Buffer.from(`${title}\0`, 'latin1'))]);
+  return riffChunk('RIFF', Buffer.concat([Buffer.from('WAVE', 'latin1'), riffChunk('fmt ', fmt), riffChunk('LIST', info), riffChunk('data', Buffer.alloc(1600))]));
+}
+
+describe('a real as-server whose library has a file with a title of 1,200,000 characters (a hostile file)', () => {
+  let work: string;
+  let server: ServerProcess;
+
+  before(async () => {
+    work = await makeTempDir('huge-tag');
+    const serverDir = path.join(work, 'server');
+    await fsp.mkdir(serverDir);
+    await fsp.writeFile(path.join(serverDir, 'huge title.wav'), wavWithTitle('x'.repeat(1_200_000)));
+    await fsp.writeFile(path.join(serverDir, 'other.wav'), randomBytes(4000));
+    server = await startServerProcess(serverDir);
+    await waitForListing(server.port, 'the title', (records) => records.some((r) => typeof r.title === 'string'));
+  });
+  after(async () => {
+    await server?.stop();
+    await removeDir(work);
+  });
+
+  test('the server cuts the title to 16,384 characters, so list, get and info still work', { timeout: 30_000 }, async () => {
+    const place = await makePlace(work, 'client');
+    const result = await runClient(clientArgs(server.port, place.library, 'true'), 'list\nget 1\ninfo 0\n');
+    assert.equal(result.code, 0, describeRun(result));
+    assert.equal(result.stderr, '', describeRun(result));
+    const cut = `${'x'.repeat(16_383)}…`;
+    assert.equal(result.stdout.split('\n')[0], `0  ${cut}  (0:00)`);
+    assert.match(result.stdout, /^saved other\.wav /m);
+    assert.ok(result.stdout.includes(`title:       ${cut}\n`), 'info shows the cut title');
+  });
+});
+
 /** A LIST2 record line of exactly `bytes` bytes (UTF-8, without CR LF). */
 function recordOfLength(bytes: number): string {
   const bare = v2Record('big.wav', 5, { title: '' });
