@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { ClientConnection, LocalLibrary, Shell } from '../../src/client/index.js';
+import { displayText } from '../../src/client/listing-format.js';
 import { getReplyBytes, sha256Hex, startHostileServer, v2ListBytes, v2Record, type HostileServer } from '../doubles/hostile-server.js';
 import { makeTempDir, removeDir } from '../client/support/files.js';
 import { CLIENT_BIN } from '../client/support/paths.js';
@@ -198,4 +199,9 @@ describe('an error the shell did not expect (test double: a connection whose lis
     assertNoStackTrace(err);
     assertNothingRaw(err);
   });
+});
+
+test('displayText escapes each character of a run of mixed unsafe characters, and leaves the rest', () => {
+  assert.equal(displayText('a\x1b\u202e\x9b\x00\u2069b\u061c\x7fé\u200e'), 'a\\x1b\\u202e\\x9b\\x00\\u2069b\\u061c\\x7fé\\u200e');
+  assert.equal(displayText('plain — Café'), 'plain — Café');
 });
