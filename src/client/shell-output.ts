@@ -74,24 +74,29 @@ export class ShellOutput {
     // Pipes and terminals are written synchronously on Linux: without a turn of the event
     // loop between batches, a SIGINT would wait for the whole listing.
     if (ok) await nextTurn();
-    else await waitForDrain(this.out);
+    else await waitForDrain(this.out, signal);
     if (signal?.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
   }
 }
 
-/** Waits for 'drain' if the stream needs one; a stream that closes or fails ends the wait too. */
-function waitForDrain(stream: NodeJS.WritableStream): Promise<void> {
+/**
+ * Waits for 'drain' if the stream needs one; a stream that closes or fails, or a cancel,
+ * ends the wait too (a reader that stopped reading must not make Ctrl-C wait).
+ */
+function waitForDrain(stream: NodeJS.WritableStream, signal?: AbortSignal): Promise<void> {
   const writable = stream as NodeJS.WritableStream & { writableNeedDrain?: boolean; destroyed?: boolean };
-  if (!writable.writableNeedDrain || writable.destroyed) return Promise.resolve();
+  if (!writable.writableNeedDrain || writable.destroyed || signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       stream.off('drain', done);
       stream.off('close', done);
       stream.off('error', done);
+      signal?.removeEventListener('abort', done);
       resolve();
     };
     stream.on('drain', done);
     stream.on('close', done);
     stream.on('error', done);
+    signal?.addEventListener('abort', done, { once: true });
   });
 }

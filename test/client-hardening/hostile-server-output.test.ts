@@ -205,3 +205,35 @@ test('displayText escapes each character of a run of mixed unsafe characters, an
   assert.equal(displayText('a\x1b\u202e\x9b\x00\u2069b\u061c\x7fé\u200e'), 'a\\x1b\\u202e\\x9b\\x00\\u2069b\\u061c\\x7fé\\u200e');
   assert.equal(displayText('plain — Café'), 'plain — Café');
 });
+
+describe('hostile-server double (v2): Ctrl-C while a listing waits for a reader that stopped reading', () => {
+  let double: HostileServer;
+  before(async () => {
+    const records = Array.from({ length: 5000 }, (_, i) => v2Record(`Album ${i}/track ${i}.wav`, 1));
+    double = await startHostileServer({ version: 2, list2: (ctx) => void ctx.write(v2ListBytes(records)) });
+  });
+  after(async () => {
+    await double?.close();
+  });
+
+  test('cancels the listing at once (in-process shell, an output stream nobody reads)', { timeout: 10_000 }, async () => {
+    const connection = new ClientConnection({ host: '127.0.0.1', port: double.port });
+    const output = new PassThrough({ highWaterMark: 1024 });
+    const errors = new PassThrough();
+    let err = '';
+    errors.on('data', (b: Buffer) => (err += b.toString()));
+    const shell = new Shell({ connection, library: new LocalLibrary(`${work}/stalled`), player: ['true'], input: Readable.from([]), output, errors, interactive: false });
+    try {
+      const listing = shell.execute('list');
+      const deadline = Date.now() + 5000;
+      while (!output.writableNeedDrain && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.ok(output.writableNeedDrain, 'the listing filled the output and waits for it to drain');
+      shell['interrupt'](); // what Ctrl-C calls
+      assert.equal(await listing, true, 'the shell goes on');
+      assert.equal(err, 'cancelled\n');
+      assert.ok(output.readableLength < 200 * 1024, `the listing stopped (${output.readableLength} bytes waiting)`);
+    } finally {
+      connection.close();
+    }
+  });
+});
