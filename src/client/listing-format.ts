@@ -2,19 +2,8 @@ import { AudioStreamError } from '../protocol/index.js';
 import type { RemoteEntry } from './client-connection.js';
 import { formatBytes } from './progress.js';
 
-/**
- * Server-sent text made safe to print: C0 and C1 control characters and DEL are shown as
- * `\xNN`, so a hostile server's names, tags or error messages cannot carry terminal
- * escape sequences (clear the screen, retitle the window, fake output) to the user.
- */
-export function displayText(s: string): string {
-  // C0 and C1 controls could drive the terminal; bidirectional overrides and isolates
-  // could make a name read as another on screen. Both are shown as escapes.
-  // eslint-disable-next-line no-control-regex
-  return s
-    .replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
-    .replace(/[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+/** Re-exported: the escaping is defined once, in display-text.ts. */
+export { displayText } from './display-text.js';
 
 /** `3:07`, or `1:02:03` for an hour or more. */
 export function formatDuration(seconds: number): string {
@@ -25,20 +14,22 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
 
-/** One line per file: index, then "title — artist — album (m:ss)" when tags are known, else the path. */
-export function formatListing(entries: readonly RemoteEntry[], total: number): string {
+/**
+ * One line per file (without newlines): index, then "title — artist — album (m:ss)" when
+ * tags are known, else the path. A generator: a listing is printed line by line, never
+ * held as one string.
+ */
+export function* listingLines(entries: readonly RemoteEntry[], total: number): Generator<string> {
   const width = String(Math.max(0, total - 1)).length;
-  return entries
-    .map((e) => {
-      const described = displayText(e.title ? [e.title, e.artist, e.album].filter(Boolean).join(' — ') : e.path);
-      const duration = e.duration !== undefined ? `  (${formatDuration(e.duration)})` : '';
-      return `${String(e.index).padStart(width)}  ${described}${duration}\n`;
-    })
-    .join('');
+  for (const e of entries) {
+    const described = e.title ? [e.title, e.artist, e.album].filter(Boolean).join(' — ') : e.path;
+    const duration = e.duration !== undefined ? `  (${formatDuration(e.duration)})` : '';
+    yield `${String(e.index).padStart(width)}  ${described}${duration}`;
+  }
 }
 
-/** Everything known about one file, one field per line. */
-export function formatInfo(entry: RemoteEntry, localStatus: string): string {
+/** Everything known about one file, one field per line (without newlines). */
+export function infoLines(entry: RemoteEntry, localStatus: string): string[] {
   const rows: [string, string | undefined][] = [
     ['index', String(entry.index)],
     ['path', entry.path],
@@ -55,10 +46,7 @@ export function formatInfo(entry: RemoteEntry, localStatus: string): string {
     ['sha256', entry.sha256],
     ['local copy', localStatus],
   ];
-  return rows
-    .filter((r): r is [string, string] => r[1] !== undefined)
-    .map(([k, v]) => `${`${k}:`.padEnd(12)} ${displayText(v)}\n`)
-    .join('');
+  return rows.filter((r): r is [string, string] => r[1] !== undefined).map(([k, v]) => `${`${k}:`.padEnd(12)} ${v}`);
 }
 
 /** Case- and accent-insensitive form used by find. */

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AudioStreamError } from '../protocol/index.js';
-import { displayText } from './listing-format.js';
+import { displayText } from './display-text.js';
 
 /** Longest file or directory name most filesystems accept, in bytes. */
 const MAX_NAME_BYTES = 255;
@@ -54,9 +55,21 @@ export class LocalLibrary {
     return abs;
   }
 
-  /** The name a file is written under until it is complete. */
+  /**
+   * The name a file is written under until it is complete, beside it: `.NAME.part`, or,
+   * when that would pass the 255-byte limit on a name (NAME over 249 bytes), a shorter
+   * `.PREFIX~HASH.partial`: the name's first bytes (for people) and 16 hex digits of the
+   * SHA-256 of the whole name (so that two long names with one prefix get two partial
+   * files). The name depends only on the final name, so a later `get` finds it to resume;
+   * the other ending keeps it from ever being the `.part` of some shorter name.
+   */
   static temporaryPathFor(finalPath: string): string {
-    return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}.part`);
+    const name = path.basename(finalPath);
+    const plain = `.${name}.part`;
+    if (Buffer.byteLength(plain, 'utf8') <= MAX_NAME_BYTES) return path.join(path.dirname(finalPath), plain);
+    const hash = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 16);
+    const suffix = `~${hash}.partial`;
+    return path.join(path.dirname(finalPath), `.${truncateUtf8(name, MAX_NAME_BYTES - 1 - suffix.length)}${suffix}`);
   }
 
   /** Creates the library and the directories that lead to `finalPath`. */
@@ -109,6 +122,19 @@ export function writeError(what: string, err: unknown): AudioStreamError {
     : code === 'EILSEQ' || code === 'EINVAL' ? 'this filesystem cannot store that name'
     : (code ?? String(err));
   return new AudioStreamError('WRITE_FAILED', `${what}: ${hint}`, { cause: err });
+}
+
+/** The longest start of `s` that fits in `bytes` bytes of UTF-8, never cutting a character. */
+function truncateUtf8(s: string, bytes: number): string {
+  let out = '';
+  let used = 0;
+  for (const c of s) {
+    const n = Buffer.byteLength(c, 'utf8');
+    if (used + n > bytes) break;
+    out += c;
+    used += n;
+  }
+  return out;
 }
 
 function printable(s: string): string {

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { displayText } from './display-text.js';
 
 /** Shows how a transfer goes: a live bar on a terminal, nothing until the summary elsewhere. */
 export interface TransferProgress {
@@ -25,6 +26,10 @@ export function describeTransfer(bytes: number, ms: number): string {
   return `${formatBytes(bytes)} in ${(ms / 1000).toFixed(2)} s, ${rate(bytes, ms)}`;
 }
 
+/**
+ * A progress display for `total` bytes. The label may hold a server's file name: it is
+ * escaped here, where it goes to the terminal (the bar does not pass through ShellOutput).
+ */
 export function createProgress(label: string, total: number, output: NodeJS.WriteStream | null): TransferProgress {
   const started = performance.now();
   const summary = (bytes: number): string => describeTransfer(bytes, performance.now() - started);
@@ -45,10 +50,10 @@ export function createProgress(label: string, total: number, output: NodeJS.Writ
     cliProgress.Presets.shades_classic,
   );
   let finished = false;
-  bar.start(total, 0, { label, speed: '-', done: formatBytes(0), all: formatBytes(total) });
+  bar.start(total, 0, { label: displayText(label), speed: '-', done: formatBytes(0), all: formatBytes(total) });
   return {
     setLabel(text) {
-      bar.update({ label: text });
+      bar.update({ label: displayText(text) });
     },
     update(bytes) {
       bar.update(bytes, { speed: rate(bytes, performance.now() - started), done: formatBytes(bytes) });

@@ -3,10 +3,12 @@ import { AudioStreamError, isAudioStreamError } from '../protocol/index.js';
 import type { ClientConnection, IncomingFile, RemoteEntry } from './client-connection.js';
 import { Downloader } from './downloader.js';
 import { FilePlaybackFeeder } from './file-playback-feeder.js';
-import { displayText, formatInfo, formatListing, matchesWords, selectEntries } from './listing-format.js';
+import { infoLines, listingLines, matchesWords, selectEntries } from './listing-format.js';
 import type { LocalLibrary } from './local-library.js';
+import { collisionError, findLocalNameCollisions } from './name-collisions.js';
 import { Player } from './player.js';
 import { createProgress, describeTransfer, formatBytes, type TransferProgress } from './progress.js';
+import { ShellOutput } from './shell-output.js';
 import { playBody, saveFile } from './transfer.js';
 
 export const COMMANDS = ['list', 'find', 'info', 'get', 'stream', 'stream+', 'verify', 'help', 'quit'] as const;
@@ -46,14 +48,19 @@ export interface ShellOptions {
 export class Shell {
   private readonly options: ShellOptions;
   private listing: Map<number, RemoteEntry> | undefined;
+  /** Files of the listing whose local name an earlier file has: index → that file. */
+  private collisions = new Map<number, RemoteEntry>();
   private readonly downloader: Downloader;
   private current: AbortController | undefined;
   private failures = 0;
   private rl: readline.Interface | undefined;
   private lastInterruptAt = 0;
+  /** Everything the shell prints goes through here, escaped on the way out. */
+  private readonly out: ShellOutput;
 
   constructor(options: ShellOptions) {
     this.options = options;
+    this.out = new ShellOutput(options.output, options.errors);
     this.downloader = new Downloader(options.connection, options.library);
   }
 
@@ -107,7 +114,7 @@ export class Shell {
       rl.close();
       this.options.connection.close();
     }
-    if (interactive) output.write('\n');
+    if (interactive) this.out.line('');
     return this.failures > 0 ? 1 : 0;
   }
 
@@ -142,7 +149,7 @@ export class Shell {
           break;
         case 'help':
         case '?':
-          this.options.output.write(HELP);
+          this.out.text(HELP);
           break;
         case 'quit':
         case 'exit':
@@ -162,17 +169,18 @@ export class Shell {
   private async list(signal: AbortSignal): Promise<void> {
     const entries = await this.fetchList(signal);
     if (entries.length === 0) {
-      this.options.output.write('(the library is empty)\n');
+      this.out.line('(the library is empty)');
       return;
     }
-    this.options.output.write(formatListing(entries, entries.length));
+    await this.out.lines(listingLines(entries, entries.length), signal);
   }
 
   private async find(words: string[], signal: AbortSignal): Promise<void> {
     if (words.length === 0) throw new AudioStreamError('USAGE', 'say what to look for: find WORDS');
     const entries = await this.fetchList(signal);
     const hits = entries.filter((e) => matchesWords(e, words));
-    this.options.output.write(hits.length ? formatListing(hits, entries.length) : `(no file matches ${words.join(' ')})\n`);
+    if (hits.length) await this.out.lines(listingLines(hits, entries.length), signal);
+    else this.out.line(`(no file matches ${words.join(' ')})`);
   }
 
   private async info(index: number, signal: AbortSignal): Promise<void> {
@@ -182,19 +190,22 @@ export class Shell {
     const { path: _ignored, ...rest } = details;
     void _ignored;
     Object.assign(entry, rest);
-    const state = await this.downloader.localState(entry, signal);
+    const owner = this.collisions.get(entry.index);
+    const state = owner ? undefined : await this.downloader.localState(entry, signal);
     const local =
-      state.kind === 'ok' ? 'saved, matches the server'
+      !state ? `not saved: its name is the same as file ${owner!.index}'s once Unicode-normalised`
+      : state.kind === 'ok' ? 'saved, matches the server'
       : state.kind === 'missing' ? 'not saved'
       : state.kind === 'partial' ? `partial (${formatBytes(state.bytes)} so far; get ${index} resumes)`
       : state.kind === 'different' ? 'saved, but DIFFERS from the server (get it again)'
       : 'saved (not verified)';
-    this.options.output.write(formatInfo(entry, local));
+    await this.out.lines(infoLines(entry, local), signal);
   }
 
   private async fetchList(signal: AbortSignal): Promise<RemoteEntry[]> {
     const result = await this.options.connection.list(signal);
     this.listing = new Map(result.entries.map((e) => [e.index, e]));
+    this.collisions = findLocalNameCollisions(result.entries);
     return result.entries;
   }
 
@@ -220,9 +231,10 @@ export class Shell {
     for (const [i, entry] of chosen.entries()) {
       if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
       overall?.setLabel(`get ${i + 1}/${chosen.length}`);
-      const single = overall ? undefined : this.progress(`get ${truncateMiddle(displayText(entry.path), 32)}`, entry.size ?? 0);
+      const single = overall ? undefined : this.progress(`get ${truncateMiddle(entry.path, 32)}`, entry.size ?? 0);
       const started = performance.now();
       try {
+        this.refuseCollision(entry);
         const result = await this.downloader.download(entry, {
           signal,
           skipIfVerified: true,
@@ -231,12 +243,12 @@ export class Shell {
         single?.finish(result.transferred);
         const summary = describeTransfer(result.transferred, performance.now() - started);
         if (result.outcome === 'already-saved') {
-          this.options.output.write(`already saved and verified: ${entry.path}\n`);
+          this.out.line(`already saved and verified: ${entry.path}`);
         } else {
           saved++;
           const resumed = result.resumedFrom > 0 ? `, resumed at ${formatBytes(result.resumedFrom)}` : '';
           const verified = this.options.connection.version === 2 ? ', verified' : '';
-          this.options.output.write(`saved ${entry.path} (${summary}${resumed}${verified})\n`);
+          this.out.line(`saved ${entry.path} (${summary}${resumed}${verified})`);
         }
       } catch (err) {
         if (!overall) single?.finish(0);
@@ -249,7 +261,7 @@ export class Shell {
       }
     }
     if (overall) overall.finish(done);
-    if (many) this.options.output.write(`${saved} saved, ${chosen.length - saved - failed} already there, ${failed} failed\n`);
+    if (many) this.out.line(`${saved} saved, ${chosen.length - saved - failed} already there, ${failed} failed`);
   }
 
   private async verify(signal: AbortSignal): Promise<void> {
@@ -258,18 +270,32 @@ export class Shell {
       throw new AudioStreamError('NEEDS_V2', 'verify needs hashes, which this v1-only server cannot give');
     }
     const counts = { ok: 0, missing: 0, different: 0, partial: 0 };
+    let refused = 0;
     for (const entry of entries) {
       if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
+      // Its local name belongs to an earlier file: the local file there is not its copy.
+      if (this.collisions.has(entry.index)) {
+        refused++;
+        this.out.line(`${'refused'.padEnd(9)} ${entry.path} (same name as file ${this.collisions.get(entry.index)!.index} once Unicode-normalised)`);
+        continue;
+      }
       const state = await this.downloader.localState(entry, signal);
       const kind = state.kind === 'unverified' ? 'ok' : state.kind;
       counts[kind]++;
-      this.options.output.write(`${kind.padEnd(9)} ${displayText(entry.path)}\n`);
+      this.out.line(`${kind.padEnd(9)} ${entry.path}`);
+      await this.out.drained();
     }
-    this.options.output.write(`${counts.ok} ok, ${counts.missing} missing, ${counts.different} different, ${counts.partial} partial\n`);
+    this.out.line(`${counts.ok} ok, ${counts.missing} missing, ${counts.different} different, ${counts.partial} partial${refused ? `, ${refused} refused` : ''}`);
     // Missing and partial files are a sync not yet done; a different file is damage.
     if (counts.different > 0) {
       throw new AudioStreamError('INTEGRITY_MISMATCH', `${counts.different} local file${counts.different === 1 ? '' : 's'} differ from the server: get ${counts.different === 1 ? 'it' : 'them'} again`);
     }
+  }
+
+  /** Throws UNSAFE_PATH if saving `entry` would overwrite another file of the listing. */
+  private refuseCollision(entry: RemoteEntry): void {
+    const owner = this.collisions.get(entry.index);
+    if (owner) throw collisionError(entry, owner);
   }
 
   private progress(label: string, total: number): TransferProgress {
@@ -297,8 +323,9 @@ export class Shell {
 
   /** stream (play only) and stream+ (play and save, from one transfer). */
   private async transfer(index: number, mode: { save: boolean; play: boolean }, signal: AbortSignal): Promise<void> {
-    const { connection, library, output } = this.options;
+    const { connection, library } = this.options;
     const entry = await this.entry(index, signal);
+    if (mode.save) this.refuseCollision(entry);
     const finalPath = mode.save ? library.finalPathFor(entry.path) : undefined;
     if (finalPath) await library.prepareDirectoryFor(finalPath);
 
@@ -338,7 +365,7 @@ export class Shell {
         this.reportPlayback(entry.path, result.quitEarly, exit.code);
       }
       const summary = progress.finish(file.size);
-      if (finalPath) output.write(`saved ${entry.path} (${summary})\n`);
+      if (finalPath) this.out.line(`saved ${entry.path} (${summary})`);
       if (player && finalPath) {
         // The file is safe on disk; now let the music finish.
         await feeding;
@@ -387,38 +414,40 @@ export class Shell {
     return { feeding, fedBytes: () => feeder?.fed ?? 0 };
   }
 
-  private reportPlayback(remotePath: string, quitEarly: boolean, code: number | null): void {
-    const path = displayText(remotePath); // stream saves nothing, so the name was never checked
+  private reportPlayback(path: string, quitEarly: boolean, code: number | null): void {
     // A failure status wins over "quit early": a player that dies at once (mpv with no
     // audio device exits 2) also leaves most of the file unread.
     if (code !== 0 && code !== null) {
       this.failures++;
-      this.options.errors.write(`error: the player exited with status ${code} while playing ${path}\n`);
+      this.out.error(`error: the player exited with status ${code} while playing ${path}`);
     } else if (quitEarly) {
-      this.options.output.write(`playback of ${path} stopped early (the player quit)\n`);
+      this.out.line(`playback of ${path} stopped early (the player quit)`);
     } else {
-      this.options.output.write(`played ${path}\n`);
+      this.out.line(`played ${path}`);
     }
   }
 
   private progressFor(path: string, size: number, mode: { save: boolean; play: boolean }): TransferProgress {
     const stream = this.options.interactive ? (this.options.errors as NodeJS.WriteStream) : null;
     const verb = mode.save ? (mode.play ? 'stream+' : 'get') : 'stream';
-    return createProgress(`${verb} ${truncateMiddle(displayText(path), 32)}`, size, stream);
+    return createProgress(`${verb} ${truncateMiddle(path, 32)}`, size, stream);
   }
 
   private report(err: unknown, context?: string): void {
     const prefix = context ? `${context}: ` : '';
     if (isAudioStreamError(err)) {
       if (err.code === 'CANCELLED') {
-        this.options.errors.write('cancelled\n');
+        this.out.error('cancelled');
         return;
       }
       // The context (a server's file name) and the message (which may quote the server)
-      // are shown with control characters escaped: one line, no terminal escapes.
-      this.options.errors.write(`error: ${displayText(prefix + err.message)}\n`);
+      // are escaped by ShellOutput: one line, no terminal escapes.
+      this.out.error(`error: ${prefix}${err.message}`);
     } else {
-      this.options.errors.write(`error: ${prefix}unexpected: ${(err as Error)?.stack ?? String(err)}\n`);
+      // Not an expected failure, but still one line: a stack trace says nothing to a user,
+      // and the message of an error caused by what a server sent may quote it.
+      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      this.out.error(`error: ${prefix}internal error (${message.split('\n')[0]!.slice(0, 200)}); please report it`);
     }
   }
 
@@ -433,7 +462,8 @@ export class Shell {
       return;
     }
     this.lastInterruptAt = now;
-    this.options.output.write('\n(press Ctrl-C again, type quit or press Ctrl-D to leave)\n');
+    this.out.line('');
+    this.out.line('(press Ctrl-C again, type quit or press Ctrl-D to leave)');
     this.prompt();
   }
 

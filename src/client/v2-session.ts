@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import {
   AudioStreamError,
   DEFAULT_MAX_LIST_ENTRIES,
-  DEFAULT_MAX_LIST_LINE,
+  MAX_V2_LINE,
   ReplyReader,
   encodeV2Line,
   formatV2Request,
@@ -205,7 +205,7 @@ function v2Request<T>(
         },
         body: (bytes) => handler.body(bytes),
       },
-      DEFAULT_MAX_LIST_LINE,
+      MAX_V2_LINE,
     );
     return {
       onData: (chunk) => {

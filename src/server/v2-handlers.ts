@@ -52,14 +52,34 @@ export async function sendV2Error(channel: ReplyChannel, code: V2ErrorCode, mess
   return { summary: `ERR ${code} ${message}`, bytes: 0 };
 }
 
+/**
+ * The longest tag text sent, in UTF-16 code units. Far beyond any real tag (a title of
+ * 9,000 characters goes whole), and short enough that a record, however its characters are
+ * escaped, stays well under the line a client accepts (MAX_V2_LINE, 1 MiB): a file whose
+ * title took megabytes made a LIST2 line no client would take, and the listing failed.
+ */
+export const MAX_TAG_TEXT = 16 * 1024;
+
 /** The listing record of one file: path, size, time, and tags and hash when known. */
 export function describeEntry(library: Library, entry: LibraryEntry): V2Entry {
   const record: V2Entry = { path: entry.path, size: entry.size, mtime: Math.round(entry.mtimeMs) };
   const tags = library.tags.get(entry);
-  if (tags) Object.assign(record, tags);
+  if (tags) {
+    Object.assign(record, tags);
+    for (const key of ['title', 'artist', 'album', 'codec'] as const) {
+      const text = record[key];
+      if (text !== undefined && text.length > MAX_TAG_TEXT) record[key] = `${cutAt(text, MAX_TAG_TEXT - 1)}…`;
+    }
+  }
   const sha256 = library.hashes.get(entry);
   if (sha256) record.sha256 = sha256;
   return record;
+}
+
+/** The first `units` UTF-16 code units of `text`, never half a surrogate pair. */
+function cutAt(text: string, units: number): string {
+  const code = text.charCodeAt(units - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? units - 1 : units);
 }
 
 async function answerList2(ctx: V2Context): Promise<V2Outcome> {

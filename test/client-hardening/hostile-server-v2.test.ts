@@ -153,10 +153,10 @@ describe('hostile-server double (v2): malformed listings', () => {
     }
   });
 
-  test('a listing line longer than 8192 bytes is refused', { timeout: 20_000 }, async () => {
-    const { run } = await runAgainst('long-line', v2Double({ firstList2: (ctx) => void ctx.write(v2ListBytes([v2Record(`${'a/'.repeat(5000)}x.wav`, 1)])) }), 'list\n');
+  test('a listing line longer than 1 MiB is refused', { timeout: 20_000 }, async () => {
+    const { run } = await runAgainst('long-line', v2Double({ firstList2: (ctx) => void ctx.write(v2ListBytes([v2Record(`${'a/'.repeat(530_000)}x.wav`, 1)])) }), 'list\n');
     assert.equal(run.code, 1, describeRun(run));
-    assertErrorLines(run, [/^error: the server sent a line longer than 8192 bytes$/]);
+    assertErrorLines(run, [/^error: the server sent a line longer than 1 MiB$/]);
   });
 
   test('a listing cut short by a close is an error, not a shorter listing', { timeout: 20_000 }, async () => {
