@@ -245,8 +245,10 @@ export class MpvController extends EventEmitter implements Playback, PlaybackCon
     return this.getNumber('volume');
   }
 
-  getTimePos(): Promise<number | undefined> {
-    return this.getNumber('time-pos');
+  /** Clamped at 0: just after a seek to the start, mpv can report a little below it (-0.15 s for FLAC). */
+  async getTimePos(): Promise<number | undefined> {
+    const t = await this.getNumber('time-pos');
+    return t === undefined ? undefined : Math.max(0, t);
   }
 
   getDuration(): Promise<number | undefined> {

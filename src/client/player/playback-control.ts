@@ -52,13 +52,13 @@ export class PipeOnlyControl implements PlaybackControl {
   togglePause(): Promise<boolean> {
     return Promise.reject(unsupportedControl('pause'));
   }
-  seekTo(): Promise<void> {
+  seekTo(_seconds: number): Promise<void> {
     return Promise.reject(unsupportedControl('seek'));
   }
-  seekBy(): Promise<void> {
+  seekBy(_deltaSeconds: number): Promise<void> {
     return Promise.reject(unsupportedControl('seek'));
   }
-  setVolume(): Promise<void> {
+  setVolume(_volume: number): Promise<void> {
     return Promise.reject(unsupportedControl('change the volume'));
   }
   /** Reading state is not an action the user asked for: "unknown" rather than an error. */
