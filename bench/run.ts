@@ -22,6 +22,7 @@ import { clientGet } from './scenarios/client-get.js';
 import { clientStream } from './scenarios/client-stream.js';
 import { largeLibrary } from './scenarios/large-library.js';
 import { manyClients } from './scenarios/many-clients.js';
+import { playerIpc } from './scenarios/player-ipc.js';
 import { startup } from './scenarios/startup.js';
 import { streamThroughput } from './scenarios/stream-throughput.js';
 import { tagScan } from './scenarios/tag-scan.js';
@@ -43,6 +44,7 @@ const SCENARIOS: Scenario[] = [
   { id: '5', title: '100,000-file library', limitMs: 150_000, run: largeLibrary },
   { id: '6', title: 'start-up', limitMs: 60_000, run: startup },
   { id: '7', title: 'tags of real audio files', limitMs: 120_000, run: tagScan },
+  { id: '8', title: 'playing through mpv over its IPC', limitMs: 240_000, run: playerIpc },
 ];
 
 const { values: args } = parseArgs({
