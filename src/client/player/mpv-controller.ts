@@ -222,8 +222,37 @@ export class MpvController extends EventEmitter implements Playback, PlaybackCon
     if (!Number.isFinite(seconds)) throw new AudioStreamError('USAGE', 'seek to a time: seek 1:30, seek +10, seek -10');
     const target = Math.max(0, seconds);
     await this.checkBuffered(target);
-    // exact: land on the asked time, not on the previous keyframe (mpv decodes from there).
-    await this.command(['seek', target, 'absolute+exact']);
+    // mpv answers as soon as the seek is queued; until it is done, time-pos still reads the
+    // old position. Resolve when it has landed (playback-restart), paused or not.
+    const landed = this.nextEvent(['playback-restart', 'end-file'], this.requestTimeoutMs);
+    try {
+      // exact: land on the asked time, not on the previous keyframe (mpv decodes from there).
+      await this.command(['seek', target, 'absolute+exact']);
+      await landed.promise;
+    } finally {
+      landed.cancel();
+    }
+  }
+
+  /** Resolves at the next of these events, or after `ms` (a slow mpv is not an error here). */
+  private nextEvent(names: readonly string[], ms: number): { promise: Promise<void>; cancel: () => void } {
+    let cancel = (): void => {};
+    const promise = new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.off('event', onEvent);
+        this.off('exit', done);
+        resolve();
+      };
+      const onEvent = (m: MpvEvent): void => {
+        if (names.includes(m.event)) done();
+      };
+      const timer = setTimeout(done, ms);
+      this.on('event', onEvent);
+      this.once('exit', done);
+      cancel = done;
+    });
+    return { promise, cancel };
   }
 
   async seekBy(deltaSeconds: number): Promise<void> {
