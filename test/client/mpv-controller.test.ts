@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { MpvController, startPlayback, PipePlayback, type Playback } from '../../src/client/player/mpv-controller.js';
+import { MpvController, startPlayback, PipePlayback, withStdinAsFile, type Playback } from '../../src/client/player/mpv-controller.js';
 import type { Player } from '../../src/client/player.js';
 import { isAudioStreamError } from '../../src/protocol/index.js';
 import { makeTempDir, removeDir } from './support/files.js';
@@ -206,6 +206,15 @@ describe('REAL mpv over JSON IPC, audio on stdin', { skip }, () => {
     assert.equal(failure.message, 'no audio output could be opened: check the audio output, or try --player "mpv --ao=null" to test');
   });
 
+  test('the advice for no audio works as given: --player "mpv --ao=null" (no "-") reads stdin', { timeout: 30_000 }, async () => {
+    const mpv = await MpvController.start(['mpv', '--no-config', '--ao=null']);
+    running.push(mpv);
+    await feed(mpv.player, short);
+    const end = await mpv.ended;
+    assert.equal(end.reason, 'eof', mpv.failure()?.message);
+    assert.equal(end.exit?.code, 0);
+  });
+
   test('startPlayback: mpv gets the IPC controller, another player plain controls that say they cannot', { timeout: 30_000 }, async () => {
     const mpv = await startPlayback(MPV);
     running.push(mpv);
@@ -221,5 +230,14 @@ describe('REAL mpv over JSON IPC, audio on stdin', { skip }, () => {
     assert.equal(await other.control.getTimePos(), undefined);
     other.player.endInput();
     assert.equal((await other.ended).reason, 'eof');
+  });
+});
+
+describe('withStdinAsFile', () => {
+  test('adds "-" only when no file is named', () => {
+    assert.deepEqual(withStdinAsFile(['--ao=null']), ['--ao=null', '-']);
+    assert.deepEqual(withStdinAsFile([]), ['-']);
+    assert.deepEqual(withStdinAsFile(['--ao=null', '-']), ['--ao=null', '-']);
+    assert.deepEqual(withStdinAsFile(['--ao=null', 'file.flac']), ['--ao=null', 'file.flac']);
   });
 });

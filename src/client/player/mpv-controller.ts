@@ -86,6 +86,16 @@ export async function startPlayback(argv: string[], options: MpvStartOptions = {
   return PipePlayback.start(argv);
 }
 
+/**
+ * mpv's arguments with `-` (read stdin) added when they name no file: every mpv option is one
+ * word starting with `--` (values go after `=`), so any other word is a file. This is what
+ * makes `--player "mpv --ao=null"`, the advice for a machine without audio, work as given.
+ */
+export function withStdinAsFile(args: readonly string[]): string[] {
+  const namesFile = args.some((a) => a === '-' || !a.startsWith('-'));
+  return namesFile ? [...args] : [...args, '-'];
+}
+
 /** Any other player: fed and stopped, its output summarised, no controls. */
 export class PipePlayback implements Playback {
   readonly control = new PipeOnlyControl();
@@ -191,10 +201,11 @@ export class MpvController extends EventEmitter implements Playback, PlaybackCon
     }
     const cache = Math.max(1024 * 1024, Math.floor(options.cacheBytes ?? DEFAULT_CACHE_BYTES));
     // Ours first, so that a user's own flags win; mpv takes the last of a repeated option.
-    const ours = [`--input-ipc-server=${socketPath}`, '--cache=yes', `--demuxer-max-bytes=${cache}`, `--demuxer-max-back-bytes=${cache}`];
+    // --no-input-terminal: the shell owns the keyboard, whatever flags the user gave mpv.
+    const ours = ['--no-input-terminal', `--input-ipc-server=${socketPath}`, '--cache=yes', `--demuxer-max-bytes=${cache}`, `--demuxer-max-back-bytes=${cache}`];
     let player: Player;
     try {
-      player = await Player.start([program, ...ours, ...args], { captureOutput: true });
+      player = await Player.start([program, ...ours, ...withStdinAsFile(args)], { captureOutput: true });
     } catch (err) {
       await fsp.rm(dir, { recursive: true, force: true });
       throw err;
