@@ -209,7 +209,10 @@ describe('REAL mpv over JSON IPC, audio on stdin', { skip }, () => {
   test('the advice for no audio works as given: --player "mpv --ao=null" (no "-") reads stdin', { timeout: 30_000 }, async () => {
     const mpv = await MpvController.start(['mpv', '--no-config', '--ao=null']);
     running.push(mpv);
+    // Without a file mpv prints its usage and exits 0: only end-file says it played.
+    const endFile = new Promise<string>((resolve) => mpv.once('end-file', resolve));
     await feed(mpv.player, short);
+    assert.equal(await endFile, 'eof');
     const end = await mpv.ended;
     assert.equal(end.reason, 'eof', mpv.failure()?.message);
     assert.equal(end.exit?.code, 0);
