@@ -47,7 +47,10 @@ export class StatusLineWriter {
     return this.promptActive ? this.rl.getCursorPos().rows : 0;
   }
 
-  /** Shows, changes or (undefined) hides the status line. */
+  /**
+   * Shows, changes or (undefined) hides the status line. `text` must already be safe to
+   * print (renderNowPlaying escapes what the server sent); it is cut to the terminal here.
+   */
   set(text: string | undefined): void {
     const next = text === undefined ? undefined : truncateToWidth(text.replace(/[\r\n]+/g, ' '), this.columns - 1);
     if (next === this.status && this.visible === (next !== undefined)) return;
