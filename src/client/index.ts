@@ -12,6 +12,7 @@ export * from './player/mpv-controller.js';
 export * from './player/playback-control.js';
 export * from './player/player-failure.js';
 export * from './player/play-queue.js';
+export * from './player/player-launcher.js';
 export * from './player/now-playing.js';
 export * from './player/status-line.js';
 export * from './shell-history.js';
