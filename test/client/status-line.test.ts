@@ -22,7 +22,7 @@ interface PtyRun {
   exit: number;
 }
 
-type Step = { wait: string } | { type: string; gap_ms?: number } | { sleep_ms: number } | { mark: string };
+type Step = { wait: string } | { wait_new: string; count: number } | { wait_exit: true } | { type: string; gap_ms?: number } | { sleep_ms: number } | { mark: string };
 
 function runInPty(steps: Step[], command: string[]): Promise<PtyRun> {
   const harness = path.join(REPO_ROOT, 'test/fixtures/pty/run-in-pty.py');
@@ -62,19 +62,20 @@ describe('StatusLineWriter on a REAL pseudo-terminal', { skip: python ? false : 
         { type: 'hello', gap_ms: 45 },
         { wait: 'async: track ended' },
         { type: ' world', gap_ms: 45 },
-        { sleep_ms: 100 },
+        // Two more redraws: the driver has read every key by then, and drawn over it twice.
+        { wait_new: 'status tick', count: 2 },
         { mark: 'typed' },
         { type: '\r' },
         { wait: 'you typed: hello world' },
         { type: longInput, gap_ms: 4 },
-        { sleep_ms: 100 },
+        { wait_new: 'status tick', count: 2 },
         { mark: 'wrapped' },
         { type: '\r' },
         { wait: `you typed: ${longInput}` },
-        { sleep_ms: 100 },
+        { wait_new: 'status tick', count: 2 },
         { mark: 'after' },
         { type: 'quit\r' },
-        { sleep_ms: 300 },
+        { wait_exit: true },
         { mark: 'end' },
       ],
       [process.execPath, path.join(REPO_ROOT, 'test/fixtures/pty/status-line-driver.mjs')],
