@@ -16,9 +16,9 @@
  * - One player process per track: a pipe carries one file. When `.ended` resolves with
  *   `eof`, the shell asks its PlayQueue (play-queue.ts) for `next()` and starts the next
  *   one; `stop`/`next`/`prev` call `.stop()` on the current one first (reason `stopped`).
- * - A player that ends otherwise (exit status, signal not sent by us, or mpv's own
- *   `end-file` with reason `error`): `.failure()` gives the one line to print
- *   (player-failure.ts: "no audio output could be opened: ..." and so on).
+ * - After every end, `.failure()`: undefined when all went well, else the one line to print
+ *   (player-failure.ts: "no audio output could be opened: ..." and so on). Check it even
+ *   for `eof`: ffplay without a sound device exits 0 having played nothing.
  * - Now playing: every second or so, and on each `property-change` of `pause`, the shell
  *   reads `getTimePos()`/`getDuration()`/`isPaused()`, renders the line with
  *   `renderNowPlaying` (now-playing.ts) and hands it to a StatusLineWriter
@@ -205,7 +205,7 @@ export class MpvController extends EventEmitter implements Playback, PlaybackCon
     }
     const cache = Math.max(1024 * 1024, Math.floor(options.cacheBytes ?? DEFAULT_CACHE_BYTES));
     // Ours first, so that a user's own flags win; mpv takes the last of a repeated option.
-    // --no-input-terminal: the shell owns the keyboard, whatever flags the user gave mpv.
+    // --no-input-terminal: the shell owns the keyboard (a user's --input-terminal would still win).
     const ours = ['--no-input-terminal', `--input-ipc-server=${socketPath}`, '--cache=yes', `--demuxer-max-bytes=${cache}`, `--demuxer-max-back-bytes=${cache}`];
     let player: Player;
     try {
