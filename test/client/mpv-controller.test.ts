@@ -218,6 +218,19 @@ describe('REAL mpv over JSON IPC, audio on stdin', { skip }, () => {
     assert.equal(end.exit?.code, 0);
   });
 
+  const ffplay = spawnSync('ffplay', ['-version'], { stdio: 'ignore' }).status === 0;
+  test('REAL ffplay without a sound device exits 0 having played nothing: failure() still says PLAYER_NO_AUDIO', { skip: !ffplay ? 'ffplay is not installed' : !noSoundCard ? 'this machine has a sound card' : false, timeout: 30_000 }, async () => {
+    const p = await startPlayback(['ffplay', '-nodisp', '-autoexit', '-loglevel', 'error', '-']);
+    running.push(p);
+    assert.ok(p instanceof PipePlayback);
+    await p.player.write(await fsp.readFile(short));
+    p.player.endInput();
+    const end = await p.ended;
+    assert.equal(end.exit?.code, 0);
+    const failure = p.failure();
+    assert.ok(isAudioStreamError(failure, 'PLAYER_NO_AUDIO'), String(failure));
+  });
+
   test('startPlayback: mpv gets the IPC controller, another player plain controls that say they cannot', { timeout: 30_000 }, async () => {
     const mpv = await startPlayback(MPV);
     running.push(mpv);
