@@ -23,6 +23,7 @@ import { clientStream } from './scenarios/client-stream.js';
 import { firstListingScenario } from './scenarios/first-listing.js';
 import { largeLibrary } from './scenarios/large-library.js';
 import { manyClients } from './scenarios/many-clients.js';
+import { playerIpc } from './scenarios/player-ipc.js';
 import { startup } from './scenarios/startup.js';
 import { streamThroughput } from './scenarios/stream-throughput.js';
 import { tagScan } from './scenarios/tag-scan.js';
@@ -45,6 +46,7 @@ const SCENARIOS: Scenario[] = [
   { id: '6', title: 'start-up', limitMs: 60_000, run: startup },
   { id: '7', title: 'tags of real audio files', limitMs: 120_000, run: tagScan },
   { id: '8', title: 'time to the first listing', limitMs: 60_000, run: firstListingScenario },
+  { id: '9', title: 'playing through mpv over its IPC', limitMs: 240_000, run: playerIpc },
 ];
 
 const { values: args } = parseArgs({

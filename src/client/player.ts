@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { parse as parseShellWords } from 'shell-quote';
 import { AudioStreamError } from '../protocol/index.js';
 
@@ -10,6 +10,15 @@ import { AudioStreamError } from '../protocol/index.js';
  * See docs/notes-mpv.md.
  */
 export const DEFAULT_PLAYER = 'mpv --no-video --no-input-terminal --msg-level=all=error -';
+
+/** How to start a player. */
+export interface PlayerStartOptions {
+  /**
+   * Give the player's stdout and stderr to the caller (`Player.output`) instead of our
+   * stderr, so that its messages can be summarised (src/client/player/player-failure.ts).
+   */
+  captureOutput?: boolean;
+}
 
 export interface PlayerExit {
   code: number | null;
@@ -40,6 +49,8 @@ export class Player {
   readonly command: string;
   readonly stdin: Writable;
   readonly exited: Promise<PlayerExit>;
+  /** The player's stdout and stderr when started with `captureOutput`, else empty. */
+  readonly output: readonly Readable[];
   private exitInfo: PlayerExit | undefined;
   private readonly child: ChildProcess;
 
@@ -47,6 +58,7 @@ export class Player {
     this.command = command;
     this.child = child;
     this.stdin = child.stdin!;
+    this.output = [child.stdout, child.stderr].filter((s): s is Readable => s !== null);
     // EPIPE after the player quits is expected; the exit is reported through `exited`.
     this.stdin.on('error', () => {});
     this.exited = new Promise((resolve) => {
@@ -62,12 +74,12 @@ export class Player {
   }
 
   /** Starts the player; PLAYER_NOT_FOUND says how to install mpv or choose another. */
-  static start(argv: string[]): Promise<Player> {
+  static start(argv: string[], options: PlayerStartOptions = {}): Promise<Player> {
     const [program, ...args] = argv;
     return new Promise((resolve, reject) => {
       // mpv prints its own errors on stdout; send them to our stderr so that they never
       // mix with command output (a piped `list`).
-      const child = spawn(program!, args, { stdio: ['pipe', 2, 2] });
+      const child = spawn(program!, args, { stdio: options.captureOutput ? ['pipe', 'pipe', 'pipe'] : ['pipe', 2, 2] });
       child.once('spawn', () => resolve(new Player(argv.join(' '), child)));
       child.once('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') {

@@ -33,6 +33,10 @@ export type ErrorCode =
   // player
   | 'PLAYER_NOT_FOUND'
   | 'PLAYER_FAILED'
+  | 'PLAYER_NO_AUDIO'
+  | 'PLAYER_UNSUPPORTED'
+  | 'PLAYER_IPC'
+  | 'SEEK_NOT_BUFFERED'
   // shell
   | 'CANCELLED'
   | 'USAGE';
