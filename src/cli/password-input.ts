@@ -59,3 +59,15 @@ export async function readFirstLine(input: NodeJS.ReadableStream): Promise<strin
   if (Buffer.byteLength(text) > MAX_PASSWORD_BYTES) throw new AudioStreamError('USAGE', `a password has at most ${MAX_PASSWORD_BYTES} bytes`);
   return text;
 }
+
+/** A yes/no question on the terminal (stderr); anything but y/yes is no. */
+export async function askYesNo(question: string, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input, output, terminal: false });
+  try {
+    const answer = await rl.question(`${question} (yes/no) `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}

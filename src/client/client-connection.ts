@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { Readable } from 'node:stream';
 import { ReadBufferPool } from './read-buffer-pool.js';
 import {
@@ -45,6 +46,10 @@ export interface ClientConnectionOptions {
    * out (it crashed). 512 MiB leaves room for a million files with all their tags.
    */
   maxListBytes?: number;
+  /** Connect with TLS; `verify` decides whether to trust the server before a byte is sent. */
+  tls?: { connectOptions: tls.ConnectionOptions; verify(socket: tls.TLSSocket): Promise<void> };
+  /** Log in after HELLO (v2 only): gets a way to send a line and read the one-line answer. */
+  login?: (exchange: (line: string) => Promise<string>) => Promise<void>;
 }
 
 /** A file on the server as a listing showed it: v1 knows only index and path, v2 much more. */
@@ -82,6 +87,7 @@ export interface IncomingFile {
 /** How v2 `ERR` codes surface as client errors. */
 const V2_ERROR_CODES: Record<string, ErrorCode> = {
   NOT_FOUND: 'NOT_FOUND',
+  AUTH_REQUIRED: 'AUTH_REQUIRED',
   UNREADABLE: 'UNREADABLE',
   BAD_RANGE: 'BAD_RANGE',
   FILE_CHANGED: 'FILE_CHANGED',
@@ -126,8 +132,10 @@ export class ClientConnection {
       emptyListTimeoutMs: 3_000,
       bodyHighWaterMark: 1024 * 1024,
       maxListBytes: 512 * 1024 * 1024,
+      tls: undefined,
+      login: undefined,
       ...options,
-    };
+    } as Required<ClientConnectionOptions>;
   }
 
   get target(): string {
@@ -150,34 +158,88 @@ export class ClientConnection {
     this.version = undefined;
     this.probeList = undefined;
     await this.negotiate(socket, signal);
+    if (this.options.login) await this.logIn(socket, this.options.login, signal);
+  }
+
+  /** Runs the login step on a fresh v2 connection; any failure closes it. */
+  private async logIn(socket: net.Socket, login: NonNullable<ClientConnectionOptions['login']>, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      if (this.version !== 2) throw new AudioStreamError('NEEDS_V2', `${this.target} speaks only protocol v1, which has no login: not connecting with -u`);
+      await login((line) => this.exchangeLine(socket, line, signal));
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /** Sends one line and resolves with the server's one-line answer (at most 4 KiB). */
+  private exchangeLine(socket: net.Socket, line: string, signal: AbortSignal | undefined): Promise<string> {
+    let got = Buffer.alloc(0);
+    return this.request<string>(socket, encodeV2Line(line), signal, (resolve, reject) => {
+      socket.setTimeout(this.options.idleTimeoutMs);
+      return {
+        onData: (chunk) => {
+          got = Buffer.concat([got, chunk]);
+          const lf = got.indexOf(0x0a);
+          if (lf === -1) {
+            if (got.length > 4096) reject(new AudioStreamError('PROTOCOL_ERROR', 'the server sent a login line longer than 4 KiB'));
+            return;
+          }
+          if (lf + 1 !== got.length) {
+            reject(new AudioStreamError('PROTOCOL_ERROR', 'the server sent bytes after its login reply'));
+            return;
+          }
+          this.finish(socket);
+          resolve(got.toString('utf8', 0, lf).replace(/\r$/, ''));
+        },
+        onClose: reject,
+        onTimeout: () => this.close(new AudioStreamError('TIMEOUT', `the server sent nothing for ${this.options.idleTimeoutMs / 1000} s`)),
+      };
+    });
   }
 
   private async openSocket(): Promise<net.Socket> {
     const { host, port, connectTimeoutMs } = this.options;
+    const secure = this.options.tls;
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({
-        host,
-        port,
-        noDelay: true,
-        onread: {
-          buffer: () => this.readBuffers.take(),
-          callback: (length, buffer) => {
-            this.onData(s, this.readBuffers.read(buffer as Buffer, length));
-            return true; // pausing is explicit (socket.pause), never implied here
-          },
+      const onread = {
+        buffer: () => this.readBuffers.take(),
+        callback: (length: number, buffer: Uint8Array) => {
+          this.onData(s, this.readBuffers.read(buffer as Buffer, length));
+          return true; // pausing is explicit (socket.pause), never implied here
         },
-      });
+      };
+      const s: net.Socket = secure
+        ? // onread works for tls.connect too (Node's docs list it); @types/node omits it.
+          tls.connect({ host, port, ...secure.connectOptions, ...({ onread } as tls.ConnectionOptions) })
+        : net.connect({ host, port, noDelay: true, onread });
       const timer = setTimeout(() => {
         s.destroy();
-        reject(new AudioStreamError('CONNECTION_FAILED', `cannot connect to ${this.target}: no answer within ${connectTimeoutMs / 1000} s`));
+        reject(
+          new AudioStreamError(
+            'CONNECTION_FAILED',
+            secure && s.readyState === 'open'
+              ? `no TLS handshake from ${this.target} within ${connectTimeoutMs / 1000} s: it does not speak TLS on this port (leave out --tls?)`
+              : `cannot connect to ${this.target}: no answer within ${connectTimeoutMs / 1000} s`,
+          ),
+        );
       }, connectTimeoutMs);
-      s.once('connect', () => {
+      s.once(secure ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
-        resolve(s);
+        if (!secure) return resolve(s);
+        s.setNoDelay(true);
+        // Nothing is sent before the certificate is judged.
+        secure.verify(s as tls.TLSSocket).then(
+          () => resolve(s),
+          (err: unknown) => {
+            s.destroy();
+            reject(err);
+          },
+        );
       });
       s.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(this.connectError(err));
+        reject(secure && s.readyState === 'open' ? this.tlsError(err) : this.connectError(err));
       });
     });
     socket.on('error', () => {}); // 'close' follows and carries the news
@@ -688,6 +750,18 @@ export class ClientConnection {
         'CONNECTION_CLOSED',
         hadError ? `the connection to ${this.target} failed` : `the server at ${this.target} closed the connection`,
       ),
+    );
+  }
+
+  /** The TCP connection stood but TLS failed: most often a server without TLS on this port. */
+  private tlsError(err: NodeJS.ErrnoException): AudioStreamError {
+    const plain = err.code === 'ECONNRESET' || /disconnected before secure TLS|wrong version number|packet length too long/i.test(err.message);
+    return new AudioStreamError(
+      'TLS_FAILED',
+      plain
+        ? `TLS with ${this.target} failed: the server does not speak TLS on this port (started without --tls-cert? then leave out --tls)`
+        : `TLS with ${this.target} failed: ${err.code ?? err.message}`,
+      { cause: err },
     );
   }
 

@@ -6,3 +6,5 @@ export * from './file-playback-feeder.js';
 export * from './transfer.js';
 export * from './progress.js';
 export * from './shell.js';
+export * from './scram-login.js';
+export * from './tls-trust.js';

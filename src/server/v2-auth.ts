@@ -135,8 +135,7 @@ export class ConnectionGate {
       throttle.recordSuccess(this.address, pending.name);
       this.user = pending.account;
       await channel.write(encodeV2Line(`OK ${encodeSaslMessage(result.serverFinal)}`));
-      this.log.info(`${this.peer} logged in as ${JSON.stringify(pending.name)} (${pending.account.role})`);
-      return `logged in as ${JSON.stringify(pending.name)}`;
+      return `logged in as ${JSON.stringify(pending.name)} (${pending.account.role})`;
     }
     // An unknown name and a wrong password end here alike: one reply, one log line, one count.
     throttle.recordFailure(this.address, pending.name);
