@@ -213,12 +213,15 @@ export class ClientConnection {
         ? // onread works for tls.connect too (Node's docs list it); @types/node omits it.
           tls.connect({ host, port, ...secure.connectOptions, ...({ onread } as tls.ConnectionOptions) })
         : net.connect({ host, port, noDelay: true, onread });
+      // With TLS, 'connect' (TCP) comes before 'secureConnect': between them a failure is TLS's.
+      let tcpUp = false;
+      s.once('connect', () => (tcpUp = true));
       const timer = setTimeout(() => {
         s.destroy();
         reject(
           new AudioStreamError(
             'CONNECTION_FAILED',
-            secure && s.readyState === 'open'
+            secure && tcpUp
               ? `no TLS handshake from ${this.target} within ${connectTimeoutMs / 1000} s: it does not speak TLS on this port (leave out --tls?)`
               : `cannot connect to ${this.target}: no answer within ${connectTimeoutMs / 1000} s`,
           ),
@@ -239,7 +242,7 @@ export class ClientConnection {
       });
       s.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(secure && s.readyState === 'open' ? this.tlsError(err) : this.connectError(err));
+        reject(secure && tcpUp ? this.tlsError(err) : this.connectError(err));
       });
     });
     socket.on('error', () => {}); // 'close' follows and carries the news
