@@ -20,6 +20,8 @@ export interface LoginThrottleOptions {
 interface Failures {
   count: number;
   last: number;
+  /** Attempts already let through are spaced until then (parallel connections queue up). */
+  reservedUntil: number;
 }
 
 export const DEFAULT_LOGIN_BASE_DELAY_MS = 250;
@@ -45,6 +47,20 @@ export class LoginThrottle {
   /** How long to hold an attempt before judging it: the larger of the address's and the name's waits. */
   delayFor(address: string, account: string): number {
     return Math.max(this.delayOf(this.byAddress, addressKey(address)), this.delayOf(this.byAccount, account));
+  }
+
+  /**
+   * Takes a turn for one attempt and says how long to wait for it. Attempts for a throttled
+   * address or name are spaced one delay apart, so many connections guessing in parallel
+   * queue up instead of all waiting the same one delay.
+   */
+  reserve(address: string, account: string): number {
+    const now = this.now();
+    const entries = [this.live(this.byAddress, addressKey(address)), this.live(this.byAccount, account)];
+    let start = now;
+    for (const f of entries) if (f) start = Math.max(start, now + this.delayAfter(f.count), f.reservedUntil);
+    for (const f of entries) if (f) f.reservedUntil = start + this.delayAfter(f.count);
+    return start - now;
   }
 
   recordFailure(address: string, account: string): void {
@@ -76,14 +92,17 @@ export class LoginThrottle {
 
   private delayOf(map: Map<string, Failures>, key: string): number {
     const f = this.live(map, key);
-    if (!f) return 0;
-    return Math.min(this.max, this.base * 2 ** Math.min(f.count - 1, 30));
+    return f ? this.delayAfter(f.count) : 0;
+  }
+
+  private delayAfter(failures: number): number {
+    return Math.min(this.max, this.base * 2 ** Math.min(failures - 1, 30));
   }
 
   private bump(map: Map<string, Failures>, key: string): void {
-    const count = (this.live(map, key)?.count ?? 0) + 1;
+    const previous = this.live(map, key);
     map.delete(key); // re-inserted last: Map order is then oldest-first for eviction
-    map.set(key, { count, last: this.now() });
+    map.set(key, { count: (previous?.count ?? 0) + 1, last: this.now(), reservedUntil: previous?.reservedUntil ?? 0 });
     while (map.size > this.maxTracked) map.delete(map.keys().next().value as string);
   }
 }

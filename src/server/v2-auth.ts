@@ -108,7 +108,7 @@ export class ConnectionGate {
     }
     this.attempts++;
     // Held before the keys are even looked up: the wait is the same for any name.
-    const delay = this.policy.authenticator.throttle.delayFor(this.address, name);
+    const delay = this.policy.authenticator.throttle.reserve(this.address, name);
     if (delay > 0) await sleep(delay);
     if (channel.closed) return 'login abandoned';
     const { credential, account } = await this.policy.authenticator.credentialFor(name);

@@ -29,6 +29,18 @@ describe('LoginThrottle', () => {
     assert.equal(t.delayFor('10.0.0.1', 'carol'), 400, 'but not the address');
   });
 
+  test('parallel attempts queue up one delay apart instead of all waiting the same delay', () => {
+    let now = 0;
+    const t = new LoginThrottle({ baseDelayMs: 100, maxDelayMs: 10_000, now: () => now });
+    assert.equal(t.reserve('10.0.0.1', 'ann'), 0, 'no failures: no wait');
+    assert.equal(t.reserve('10.0.0.1', 'ann'), 0);
+    t.recordFailure('10.0.0.1', 'ann');
+    t.recordFailure('10.0.0.1', 'ann'); // 200 ms apart from now on
+    assert.deepEqual([1, 2, 3, 4].map(() => t.reserve('10.0.0.9', 'ann')), [200, 400, 600, 800], 'the same name from elsewhere queues too');
+    now += 1000;
+    assert.equal(t.reserve('10.0.0.1', 'bob'), 200, 'the queue has drained: one delay again');
+  });
+
   test('unknown and known names are counted alike, and memory is bounded', () => {
     const t = new LoginThrottle({ baseDelayMs: 100, maxTracked: 100 });
     for (let i = 0; i < 1000; i++) t.recordFailure(`10.0.${i >> 8}.${i & 255}`, `user${i}`);

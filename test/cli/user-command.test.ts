@@ -53,7 +53,8 @@ describe('as-server user', () => {
     for (const secret of ['pencil-secret', 'bob-pass', 'new-pass', app]) assert.ok(!file.includes(secret), `${secret} is in accounts.json`);
     assert.equal(user(['remove', 'bob', '--data', data]).code, 0);
     assert.match(user(['remove', 'bob', '--data', data]).err, /no user "bob"/);
-    assert.equal(user(['list', '--data', data]).out, 'ann\tadmin\n');
+    const last = user(['list', '--data', data]);
+    assert.equal(last.out, 'ann\tadmin\n', last.err);
   });
 
   test('a password on the command line, an empty one, a bad role or name are refused', { timeout: 30_000 }, async () => {

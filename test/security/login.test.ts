@@ -231,6 +231,27 @@ describe('throttling', () => {
     line.close();
   });
 
+  test('guesses on parallel connections queue up one delay apart (measured)', { timeout: 20_000 }, async () => {
+    const { port } = await serverWithAccounts({ users: { ann: 'pencil' }, throttle: { baseDelayMs: 100, maxDelayMs: 100 } });
+    const first = await LineClient.connect(port);
+    await first.hello();
+    await rawLogin(first, 'ann', 'wrong'); // from now on, attempts are 100 ms apart
+    first.close();
+    const lines = await Promise.all([1, 2, 3, 4].map(async () => {
+      const line = await LineClient.connect(port);
+      await line.hello();
+      return line;
+    }));
+    const started = process.hrtime.bigint();
+    const waits = await Promise.all(lines.map(async (line) => {
+      await line.ask(formatAuthStart(new ScramClient({ username: 'ann', password: 'wrong' }).first()));
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    }));
+    waits.sort((a, b) => a - b);
+    for (let i = 0; i < 4; i++) assert.ok(waits[i]! >= 100 * (i + 1) - 5, `attempt ${i} answered after ${waits[i]!.toFixed(1)} ms: ${waits.map((w) => w.toFixed(0)).join(', ')}`);
+    lines.forEach((l) => l.close());
+  });
+
   test('an unknown name and a wrong password take the same time (medians of interleaved tries)', { timeout: 60_000 }, async () => {
     const { port } = await serverWithAccounts({ users: { ann: 'pencil' } });
     const TRIES = 120;
