@@ -9,6 +9,7 @@ import net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { ClientConnection, loginWithScram } from '../../src/client/index.js';
 import { ScramClient, decodeSaslMessage, encodeSaslMessage, formatAuthContinue, formatAuthStart, isAudioStreamError } from '../../src/protocol/index.js';
+import { parseCidrList } from '../../src/server/index.js';
 import { LIST_REQUEST } from '../support/wire.js';
 import { TestHarness } from '../support/server-harness.js';
 import { testAccounts } from './support/accounts.js';
@@ -42,6 +43,18 @@ async function rawLogin(line: LineClient, username: string, password: string): P
   const final = await line.ask(formatAuthContinue(scram.final(serverFirst)));
   return { serverFirst, final, ms: Number(process.hrtime.bigint() - started) / 1e6 };
 }
+
+describe('policy: --allow-v1-from', () => {
+  test('addresses and CIDR ranges are parsed; anything else is a USAGE error', () => {
+    const list = parseCidrList(['10.0.0.0/8', '192.168.1.7', 'fd00::/8']);
+    assert.equal(list.check('10.200.3.4', 'ipv4'), true);
+    assert.equal(list.check('192.168.1.8', 'ipv4'), false);
+    assert.equal(list.check('fd12::1', 'ipv6'), true);
+    for (const bad of ['10.0.0.0/33', 'localhost', '10.0.0.0/8/1', '::1/129', '', '10.0.0.0/x']) {
+      assert.throws(() => parseCidrList([bad]), (e) => isAudioStreamError(e, 'USAGE'), bad);
+    }
+  });
+});
 
 describe('policy: no accounts', () => {
   test('with the store empty, v1 from any address and v2 without login are served as before', { timeout: 10_000 }, async () => {
