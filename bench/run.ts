@@ -27,6 +27,7 @@ import { playerIpc } from './scenarios/player-ipc.js';
 import { startup } from './scenarios/startup.js';
 import { streamThroughput } from './scenarios/stream-throughput.js';
 import { tagScan } from './scenarios/tag-scan.js';
+import { tlsAndLogin } from './scenarios/tls-and-login.js';
 
 const TOTAL_LIMIT_MS = 10 * 60 * 1000;
 
@@ -47,6 +48,7 @@ const SCENARIOS: Scenario[] = [
   { id: '7', title: 'tags of real audio files', limitMs: 120_000, run: tagScan },
   { id: '8', title: 'time to the first listing', limitMs: 60_000, run: firstListingScenario },
   { id: '9', title: 'playing through mpv over its IPC', limitMs: 240_000, run: playerIpc },
+  { id: '10', title: 'TLS and login', limitMs: 180_000, run: tlsAndLogin },
 ];
 
 const { values: args } = parseArgs({

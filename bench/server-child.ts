@@ -5,7 +5,9 @@
  */
 import type { Server } from 'node:net';
 import { Library } from '../src/library/index.js';
-import { AudioServer } from '../src/server/index.js';
+import fs from 'node:fs';
+import { Authenticator, FileAccountStore, loadServerSecret } from '../src/accounts/index.js';
+import { AccessPolicy, AudioServer, createServerTlsContext } from '../src/server/index.js';
 import { createBaselineServer } from './baseline-server.js';
 import type { FromServerChild, ServerChildConfig, ToServerChild } from './harness/server-messages.js';
 
@@ -25,7 +27,13 @@ async function start(): Promise<void> {
     const started = performance.now();
     library = await Library.open(config.root!, { rescanIntervalMs: 0 });
     const scanMs = performance.now() - started;
-    ours = new AudioServer({ library, ...(config.readChunkSize ? { readChunkSize: config.readChunkSize } : {}) });
+    const tls = config.tlsCertFile && config.tlsKeyFile ? createServerTlsContext(fs.readFileSync(config.tlsCertFile), fs.readFileSync(config.tlsKeyFile)) : undefined;
+    let access: AccessPolicy | undefined;
+    if (config.dataDir) {
+      const secret = await loadServerSecret(config.dataDir);
+      access = new AccessPolicy({ authenticator: new Authenticator({ store: new FileAccountStore(config.dataDir, secret), serverSecret: secret }) });
+    }
+    ours = new AudioServer({ library, ...(config.readChunkSize ? { readChunkSize: config.readChunkSize } : {}), ...(tls ? { tls } : {}), ...(access ? { access } : {}) });
     const address = await ours.listen(0, '127.0.0.1');
     send({ type: 'listening', port: address.port, scanMs, files: library.current.v1Entries.length });
   } else {

@@ -10,6 +10,11 @@ export interface ServerChildConfig {
   files?: string[];
   /** ours: AudioServer readChunkSize, when a run compares settings. */
   readChunkSize?: number | undefined;
+  /** ours: serve TLS on the same port with this PEM certificate and key. */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  /** ours: accounts from this data directory (logins required once it holds any). */
+  dataDir?: string;
   /** baseline: its read size (default BASELINE_CHUNK_SIZE). */
   chunkSize?: number | undefined;
 }

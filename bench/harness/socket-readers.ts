@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 
 /**
  * Bare protocol-v1 readers for the bench: no parser objects, no per-chunk allocation.
@@ -29,7 +30,7 @@ function streamRequest(index: number): Buffer {
 }
 
 /** STREAM `index` on a fresh connection and count the body; rejects on a short or long reply. */
-export function readStream(port: number, index: number, options: { hash?: boolean; timeoutMs: number; signal?: AbortSignal }): Promise<StreamReadResult> {
+export function readStream(port: number, index: number, options: { hash?: boolean; timeoutMs: number; signal?: AbortSignal; tls?: tls.ConnectionOptions }): Promise<StreamReadResult> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const header = Buffer.alloc(4);
@@ -48,7 +49,10 @@ export function readStream(port: number, index: number, options: { hash?: boolea
       else resolve({ size, bytes, ms: performance.now() - started, ...(hash ? { sha256: hash.digest('hex') } : {}) });
     };
     const onAbort = (): void => settle(new Error('aborted'));
-    const socket = net.connect({
+    const connect = options.tls
+      ? (o: net.NetConnectOpts) => tls.connect({ ...(o as tls.ConnectionOptions), ...options.tls })
+      : (o: net.NetConnectOpts) => net.connect(o);
+    const socket = connect({
       host: HOST,
       port,
       onread: {
@@ -69,7 +73,7 @@ export function readStream(port: number, index: number, options: { hash?: boolea
       },
     });
     socket.setNoDelay(true);
-    socket.on('connect', () => socket.write(streamRequest(index)));
+    socket.on(options.tls ? 'secureConnect' : 'connect', () => socket.write(streamRequest(index)));
     socket.on('error', (err) => settle(err));
     socket.on('close', () => settle(new Error(`STREAM ${index}: connection closed after ${bytes} of ${size} bytes`)));
     const timer = setTimeout(() => settle(new Error(`STREAM ${index}: no complete reply within ${options.timeoutMs / 1000} s (${bytes} of ${size} bytes)`)), options.timeoutMs);

@@ -1,6 +1,7 @@
 import { ClientConnection, DEFAULT_PLAYER, LocalLibrary, PROTOCOL_CHOICES, Shell, parsePlayerCommand, type ProtocolChoice } from '../client/index.js';
 import { AudioStreamError, DEFAULT_PORT } from '../protocol/index.js';
 import { exitWithError, parseCommandLine, parsePort } from './args.js';
+import { clientSecurityOptions } from './client-security.js';
 
 const HELP = `Usage: as-client [options]
 
@@ -14,6 +15,16 @@ Options:
                        (default: AS_PLAYER, else "${DEFAULT_PLAYER}")
       --protocol P     auto (default: find out), v1 (a server of the original
                        design) or v2 (an audiostream server); v1 and v2 skip the probe
+  -u, --user NAME      log in as NAME (password from AS_PASSWORD, --password-file,
+                       or asked on the terminal)
+      --password-file FILE
+                       read the password from the first line of FILE
+      --tls            connect with TLS; the certificate must be from a system CA
+                       for this host, or (self-signed) pinned on first use
+      --ca FILE        trust the CAs in FILE (PEM) instead (implies --tls)
+      --trust-new-server
+                       pin a self-signed certificate seen for the first time without
+                       asking (implies --tls); a changed one still fails
   -h, --help           show this help
 
 Commands (type help in the shell): list, find, info, get, stream, stream+, verify, help, quit.
@@ -27,6 +38,11 @@ async function main(): Promise<void> {
     library: { type: 'string', short: 'l' },
     player: { type: 'string' },
     protocol: { type: 'string' },
+    user: { type: 'string', short: 'u' },
+    'password-file': { type: 'string' },
+    tls: { type: 'boolean' },
+    ca: { type: 'string' },
+    'trust-new-server': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (args.help) {
@@ -35,8 +51,22 @@ async function main(): Promise<void> {
   }
   const player = parsePlayerCommand(args.player ?? process.env.AS_PLAYER ?? DEFAULT_PLAYER);
   const protocol = parseProtocol(args.protocol);
-  const connection = new ClientConnection({ host: args.address ?? 'localhost', port: parsePort(args.port, DEFAULT_PORT), protocol });
+  const host = args.address ?? 'localhost';
+  const port = parsePort(args.port, DEFAULT_PORT);
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  const security = await clientSecurityOptions({
+    host,
+    port,
+    tls: args.tls,
+    ca: args.ca,
+    trustNewServer: args['trust-new-server'],
+    user: args.user,
+    passwordFile: args['password-file'],
+    interactive,
+  });
+  const connection = new ClientConnection({ host, port, protocol, ...security });
+  // Questions (a new certificate) and a wrong password come up now, before the shell reads input.
+  if (security.tls || security.login) await connection.connect();
   const shell = new Shell({
     connection,
     library: new LocalLibrary(args.library ?? 'saved'),

@@ -10,8 +10,11 @@ import {
   createLogger,
 } from '../server/index.js';
 import { exitWithError, parseCommandLine, parsePort, parseSeconds } from './args.js';
+import { loadServerSecurity } from './server-security.js';
+import { USER_HELP, runUserCommand } from './user-command.js';
 
 const HELP = `Usage: as-server [options]
+       as-server user add|passwd|remove|list ...   (accounts; as-server user --help)
 
 Serves the audio files (.wav .mp3 .flac .ogg .m4a) under a directory over TCP.
 
@@ -30,6 +33,13 @@ Options:
                          connections open at once (default ${DEFAULT_MAX_CONNECTIONS})
       --max-connections-per-address N
                          connections open at once from one address (default ${DEFAULT_MAX_CONNECTIONS_PER_ADDRESS})
+      --data DIR         the server's data directory: accounts, secret (default: one per
+                         library under $XDG_DATA_HOME/audiostream)
+      --tls-cert FILE    serve TLS too, on the same port (PEM certificate chain)
+      --tls-key FILE     the certificate's private key (PEM)
+      --allow-v1-from CIDR...
+                         once accounts exist, serve v1 (which cannot log in) only to these
+                         addresses (default 127.0.0.0/8 ::1; "none" for nowhere)
   -q, --quiet            log warnings only, not each connection and request
   -h, --help             show this help
 
@@ -37,7 +47,15 @@ Stop it with q + Enter, Ctrl-C or SIGTERM.
 `;
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'user') {
+    await runUserCommand(process.argv.slice(3));
+    return;
+  }
   const args = parseCommandLine(process.argv.slice(2), {
+    data: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'allow-v1-from': { type: 'string', multiple: true },
     port: { type: 'string', short: 'p' },
     library: { type: 'string', short: 'l' },
     host: { type: 'string' },
@@ -51,7 +69,7 @@ async function main(): Promise<void> {
     help: { type: 'boolean', short: 'h' },
   });
   if (args.help) {
-    process.stdout.write(HELP);
+    process.stdout.write(`${HELP}\n${USER_HELP}`);
     return;
   }
   const port = parsePort(args.port, DEFAULT_PORT);
@@ -90,7 +108,8 @@ async function main(): Promise<void> {
     onTagError: (err) => log.warn(`tags: ${err.message}`),
     onWatchError: (err) => log.warn(`cannot watch the library (${(err as NodeJS.ErrnoException).code ?? err}): changes show at the next periodic rescan`),
   });
-  server = new AudioServer({ library, log, maxRequestLine, idleTimeoutMs, requestTimeoutMs, maxConnections, maxConnectionsPerAddress });
+  const security = await loadServerSecurity({ root, data: args.data, tlsCert: args['tls-cert'], tlsKey: args['tls-key'], allowV1From: args['allow-v1-from'] });
+  server = new AudioServer({ library, log, maxRequestLine, idleTimeoutMs, requestTimeoutMs, maxConnections, maxConnectionsPerAddress, ...security.serverOptions });
   let address;
   try {
     address = await server.listen(port, args.host);
@@ -104,6 +123,7 @@ async function main(): Promise<void> {
   const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
   const count = library.current.entries.length;
   log.warn(`as-server: serving ${count} file${count === 1 ? '' : 's'} from ${root} on ${where}${process.stdin.isTTY ? ' (q + Enter to stop)' : ''}`);
+  for (const line of await security.describe()) log.warn(`as-server: ${line}`);
 
   // `q` + Enter stops; end of input does not (a service runs with stdin from /dev/null).
   const input = readline.createInterface({ input: process.stdin, terminal: false });

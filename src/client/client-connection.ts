@@ -1,9 +1,9 @@
 import type { Readable } from 'node:stream';
 import { AudioStreamError, isAudioStreamError, type ListDialect, type V2Entry } from '../protocol/index.js';
-import { ConnectionTransport, LateHelloReply } from './connection-transport.js';
+import { ConnectionTransport, LateHelloReply, type TransportTls } from './connection-transport.js';
 import { ServerVersions, negotiate, type ProtocolChoice } from './protocol-negotiation.js';
 import { listV1, streamV1 } from './v1-session.js';
-import { getV2, infoV2, listV2 } from './v2-session.js';
+import { exchangeLoginLine, getV2, infoV2, listV2 } from './v2-session.js';
 
 export interface ClientConnectionOptions {
   host: string;
@@ -29,6 +29,10 @@ export interface ClientConnectionOptions {
   protocol?: ProtocolChoice;
   /** What the session has learnt about servers' protocols (shared by reconnects). */
   versions?: ServerVersions;
+  /** Connect with TLS; `verify` decides whether to trust the server before a byte is sent. */
+  tls?: TransportTls;
+  /** Log in after HELLO (v2 only): gets a way to send a line and read the one-line answer. */
+  login?: (exchange: (line: string) => Promise<string>) => Promise<void>;
 }
 
 /** A file on the server as a listing showed it: v1 knows only index and path, v2 much more. */
@@ -71,7 +75,7 @@ export interface IncomingFile {
  * runs each request through the v1 or v2 session on one ConnectionTransport.
  */
 export class ClientConnection {
-  private readonly options: Required<Omit<ClientConnectionOptions, 'versions'>>;
+  private readonly options: Required<Omit<ClientConnectionOptions, 'versions' | 'tls' | 'login'>> & Pick<ClientConnectionOptions, 'tls' | 'login'>;
   private readonly versions: ServerVersions;
   private readonly transport: ConnectionTransport;
   private negotiated: 1 | 2 | undefined;
@@ -87,8 +91,8 @@ export class ClientConnection {
       ...options,
     };
     this.versions = options.versions ?? new ServerVersions();
-    const { host, port, connectTimeoutMs, idleTimeoutMs, bodyHighWaterMark } = this.options;
-    this.transport = new ConnectionTransport({ host, port, connectTimeoutMs, idleTimeoutMs, bodyHighWaterMark });
+    const { host, port, connectTimeoutMs, idleTimeoutMs, bodyHighWaterMark, tls } = this.options;
+    this.transport = new ConnectionTransport({ host, port, connectTimeoutMs, idleTimeoutMs, bodyHighWaterMark, tls });
   }
 
   get target(): string {
@@ -113,6 +117,16 @@ export class ClientConnection {
     this.negotiated = undefined;
     await this.transport.open();
     this.negotiated = await negotiate(this.transport, { choice: this.options.protocol, versions: this.versions, signal });
+    const login = this.options.login;
+    if (login) {
+      try {
+        if (this.negotiated !== 2) throw new AudioStreamError('NEEDS_V2', `${this.target} speaks only protocol v1, which has no login: not connecting with -u`);
+        await login((line) => exchangeLoginLine(this.transport, line, signal));
+      } catch (err) {
+        this.close();
+        throw err;
+      }
+    }
   }
 
   /**

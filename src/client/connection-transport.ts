@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { Readable } from 'node:stream';
 import { ReadBufferPool } from './read-buffer-pool.js';
 import { AudioStreamError, V2_HELLO_REPLY } from '../protocol/index.js';
@@ -11,6 +12,13 @@ export interface TransportOptions {
   idleTimeoutMs: number;
   /** Bytes of file body buffered between the socket and a slow consumer. */
   bodyHighWaterMark: number;
+  /** Connect with TLS; `verify` decides whether to trust the server before a byte is sent. */
+  tls?: TransportTls;
+}
+
+export interface TransportTls {
+  connectOptions: tls.ConnectionOptions;
+  verify(socket: tls.TLSSocket): Promise<void>;
 }
 
 /** What the reply in progress does with the bytes, the end and the silence of the socket. */
@@ -83,30 +91,49 @@ export class ConnectionTransport {
   async open(): Promise<net.Socket> {
     const { host, port, connectTimeoutMs } = this.options;
     const started = performance.now();
+    const secure = this.options.tls;
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({
-        host,
-        port,
-        noDelay: true,
-        onread: {
-          buffer: () => this.readBuffers.take(),
-          callback: (length, buffer) => {
-            this.onData(s, this.readBuffers.read(buffer as Buffer, length));
-            return true; // pausing is explicit (socket.pause), never implied here
-          },
+      const onread = {
+        buffer: () => this.readBuffers.take(),
+        callback: (length: number, buffer: Uint8Array) => {
+          this.onData(s, this.readBuffers.read(buffer as Buffer, length));
+          return true; // pausing is explicit (socket.pause), never implied here
         },
-      });
+      };
+      const s: net.Socket = secure
+        ? // onread works for tls.connect too (Node's docs list it); @types/node omits it.
+          tls.connect({ host, port, ...secure.connectOptions, ...({ onread } as tls.ConnectionOptions) })
+        : net.connect({ host, port, noDelay: true, onread });
+      // With TLS, 'connect' (TCP) comes before 'secureConnect': between them a failure is TLS's.
+      let tcpUp = false;
+      s.once('connect', () => (tcpUp = true));
       const timer = setTimeout(() => {
         s.destroy();
-        reject(new AudioStreamError('CONNECTION_FAILED', `cannot connect to ${this.target}: no answer within ${connectTimeoutMs / 1000} s`));
+        reject(
+          new AudioStreamError(
+            'CONNECTION_FAILED',
+            secure && tcpUp
+              ? `no TLS handshake from ${this.target} within ${connectTimeoutMs / 1000} s: it does not speak TLS on this port (leave out --tls?)`
+              : `cannot connect to ${this.target}: no answer within ${connectTimeoutMs / 1000} s`,
+          ),
+        );
       }, connectTimeoutMs);
-      s.once('connect', () => {
+      s.once(secure ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
-        resolve(s);
+        if (!secure) return resolve(s);
+        s.setNoDelay(true);
+        // Nothing is sent before the certificate is judged.
+        secure.verify(s as tls.TLSSocket).then(
+          () => resolve(s),
+          (err: unknown) => {
+            s.destroy();
+            reject(err);
+          },
+        );
       });
       s.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(this.connectError(err));
+        reject(secure && tcpUp ? this.tlsError(err) : this.connectError(err));
       });
     });
     this.connectMs = performance.now() - started;
@@ -276,6 +303,17 @@ export class ConnectionTransport {
         'CONNECTION_CLOSED',
         hadError ? `the connection to ${this.target} failed` : `the server at ${this.target} closed the connection`,
       ),
+    );
+  }
+
+  private tlsError(err: NodeJS.ErrnoException): AudioStreamError {
+    const plain = err.code === 'ECONNRESET' || /disconnected before secure TLS|wrong version number|packet length too long/i.test(err.message);
+    return new AudioStreamError(
+      'TLS_FAILED',
+      plain
+        ? `TLS with ${this.target} failed: the server does not speak TLS on this port (started without --tls-cert? then leave out --tls)`
+        : `TLS with ${this.target} failed: ${err.code ?? err.message}`,
+      { cause: err },
     );
   }
 

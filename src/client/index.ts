@@ -19,3 +19,5 @@ export * from './player/status-line.js';
 export * from './shell-history.js';
 export * from './command-suggestion.js';
 export * from './argument-completion.js';
+export * from './scram-login.js';
+export * from './tls-trust.js';

@@ -28,6 +28,7 @@ import { checkListBytes } from './v1-session.js';
 /** How v2 `ERR` codes surface as client errors. */
 const V2_ERROR_CODES: Record<string, ErrorCode> = {
   NOT_FOUND: 'NOT_FOUND',
+  AUTH_REQUIRED: 'AUTH_REQUIRED',
   UNREADABLE: 'UNREADABLE',
   BAD_RANGE: 'BAD_RANGE',
   FILE_CHANGED: 'FILE_CHANGED',
@@ -221,6 +222,36 @@ function v2Request<T>(
       onClose: (err) => {
         if (!handler.closed || handler.closed(err)) reject(err);
       },
+      onTimeout: () => transport.close(new AudioStreamError('TIMEOUT', `the server sent nothing for ${transport.options.idleTimeoutMs / 1000} s`)),
+    };
+  });
+}
+
+/**
+ * One line of the login exchange (docs/PROTOCOL.md, Login): sends `line` and resolves with the
+ * server's one-line answer, at most 4 KiB, with nothing after it.
+ */
+export function exchangeLoginLine(transport: ConnectionTransport, line: string, signal?: AbortSignal): Promise<string> {
+  const socket = transport.socket!;
+  let got = Buffer.alloc(0);
+  return transport.request<string>(encodeV2Line(line), signal, (resolve, reject) => {
+    socket.setTimeout(transport.options.idleTimeoutMs);
+    return {
+      onData: (chunk) => {
+        got = Buffer.concat([got, chunk]);
+        const lf = got.indexOf(0x0a);
+        if (lf === -1) {
+          if (got.length > 4096) reject(new AudioStreamError('PROTOCOL_ERROR', 'the server sent a login line longer than 4 KiB'));
+          return;
+        }
+        if (lf + 1 !== got.length) {
+          reject(new AudioStreamError('PROTOCOL_ERROR', 'the server sent bytes after its login reply'));
+          return;
+        }
+        transport.finish(socket);
+        resolve(got.toString('utf8', 0, lf).replace(/\r$/, ''));
+      },
+      onClose: reject,
       onTimeout: () => transport.close(new AudioStreamError('TIMEOUT', `the server sent nothing for ${transport.options.idleTimeoutMs / 1000} s`)),
     };
   });

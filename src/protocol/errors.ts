@@ -24,6 +24,15 @@ export type ErrorCode =
   | 'SERVER_ERROR'
   | 'NEEDS_V2'
   | 'INTEGRITY_MISMATCH'
+  // accounts, login and TLS
+  | 'AUTH_REQUIRED'
+  | 'AUTH_FAILED'
+  | 'AUTH_MALFORMED'
+  | 'SERVER_NOT_VERIFIED'
+  | 'TLS_FAILED'
+  | 'TLS_UNTRUSTED'
+  | 'TLS_CHANGED'
+  | 'ACCOUNTS_FAILED'
   // files and library
   | 'FILE_VANISHED'
   | 'FILE_CHANGED'

@@ -10,3 +10,5 @@ export * from './list-parser.js';
 export * from './stream-reply-parser.js';
 export * from './v2.js';
 export * from './reply-reader.js';
+export * from './scram.js';
+export * from './v2-auth.js';

@@ -24,7 +24,9 @@ export type V2ErrorCode =
   | 'BAD_REQUEST'
   | 'UNKNOWN_REQUEST'
   | 'REQUEST_TOO_LONG'
-  | 'FILE_CHANGED';
+  | 'FILE_CHANGED'
+  | 'AUTH_REQUIRED'
+  | 'AUTH_FAILED';
 
 /** One file in a v2 listing: a JSON object per line. Only `path`, `size` and `mtime` are always there. */
 export interface V2Entry {

@@ -17,6 +17,8 @@ import { formatPeer, type Logger } from './log.js';
 import type { ReplyChannel } from './reply-channel.js';
 import { waitForDrain } from './socket-writes.js';
 import { answerV2, sendV2Error } from './v2-handlers.js';
+import type { AccessPolicy } from './access-policy.js';
+import { ConnectionGate } from './v2-auth.js';
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -37,6 +39,8 @@ export interface ConnectionOptions {
    * Default 10 s.
    */
   requestTimeoutMs?: number;
+  /** Accounts and policy (v2 login, v1 allow list); without it everyone is served. */
+  access?: AccessPolicy;
 }
 
 /**
@@ -71,11 +75,14 @@ export class ServerConnection implements ReplyChannel {
   private requestTimer: NodeJS.Timeout | undefined;
   /** The last reply before we close (v2 `ERR REQUEST_TOO_LONG`), sent once the replies due before it are out. */
   private closingReply: Buffer | undefined;
+  /** Login state and policy, when the server has accounts configured. */
+  private readonly gate: ConnectionGate | undefined;
 
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
     this.options = options;
     this.peer = formatPeer(socket.remoteAddress, socket.remotePort);
+    if (options.access) this.gate = new ConnectionGate({ policy: options.access, address: socket.remoteAddress ?? '', peer: this.peer, log: options.log });
     this.parser = new RequestParser({ maxLineLength: options.maxRequestLine });
     socket.setNoDelay(true);
     const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
@@ -209,8 +216,10 @@ export class ServerConnection implements ReplyChannel {
     switch (request.kind) {
       case 'list':
         if (probe) return; // the v1-fallback probe that came with HELLO
+        if (await this.refusedV1('LIST')) return;
         return this.answerList();
       case 'stream':
+        if (await this.refusedV1(`STREAM ${request.index}`)) return;
         return this.answerStream(request.index);
       case 'unknown':
         return this.answerLine(request.line);
@@ -219,6 +228,7 @@ export class ServerConnection implements ReplyChannel {
 
   /** A line that is not v1: a v2 request, or (in a v1 session) a line to ignore. */
   private async answerLine(line: string): Promise<void> {
+    if (this.version === 2 && this.gate && ConnectionGate.isLoginLine(line)) return this.answerLogin(this.gate, line);
     let v2: V2Request | undefined;
     try {
       v2 = parseV2Request(line);
@@ -241,11 +251,40 @@ export class ServerConnection implements ReplyChannel {
       // Only the first HELLO comes with the fallback probe; a repeated HELLO does not.
       this.probePending = this.version === 1;
       this.version = 2;
+    } else if (this.gate && (await this.gate.admitV2()) === 'refuse') {
+      await sendV2Error(this, 'AUTH_REQUIRED', 'log in first: this server has accounts (as-client -u USER)');
+      return;
     }
     const started = Date.now();
     const outcome = await answerV2(v2, { library: this.options.library, channel: this, readChunkSize: this.options.readChunkSize });
     this.bytesSent += outcome.bytes;
     this.options.log.info(`${this.peer} ${outcome.summary}, ${outcome.bytes} bytes in ${Date.now() - started} ms`);
+  }
+
+  /**
+   * Policy for v1 requests once accounts exist: a v1 peer cannot log in, so one outside the
+   * allow list is closed with a log line saying why; a v2 peer not logged in gets ERR AUTH_REQUIRED.
+   */
+  private async refusedV1(what: string): Promise<boolean> {
+    if (!this.gate || (await this.gate.admitV1()) === 'serve') return false;
+    if (this.version === 2) {
+      await sendV2Error(this, 'AUTH_REQUIRED', 'log in first: this server has accounts (as-client -u USER)');
+      return true;
+    }
+    this.fail(`${what}: ${this.gate.v1Refusal}`);
+    return true;
+  }
+
+  private async answerLogin(gate: ConnectionGate, line: string): Promise<void> {
+    const started = Date.now();
+    const summary = await gate.answer(line, this);
+    this.options.log.info(`${this.peer} ${summary} in ${Date.now() - started} ms`);
+    if (gate.exhausted) {
+      this.options.log.warn(`${this.peer} closing: too many failed logins on one connection`);
+      this.inputBroken = true;
+      this.queue.length = 0;
+      this.socket.end();
+    }
   }
 
   private async answerList(): Promise<void> {

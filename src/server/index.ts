@@ -2,3 +2,6 @@
 export * from './log.js';
 export * from './connection.js';
 export * from './server.js';
+export * from './access-policy.js';
+export * from './tls-detect.js';
+export * from './v2-auth.js';

@@ -3,6 +3,9 @@ import type { Library } from '../library/index.js';
 import { DEFAULT_MAX_REQUEST_LINE } from '../protocol/index.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, ServerConnection } from './connection.js';
 import { silentLogger, type Logger } from './log.js';
+import type { AccessPolicy } from './access-policy.js';
+import { routeByFirstByte } from './tls-detect.js';
+import type tls from 'node:tls';
 
 export interface AudioServerOptions {
   library: Library;
@@ -18,6 +21,10 @@ export interface AudioServerOptions {
   maxConnectionsPerAddress?: number;
   idleTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Accounts and policy; without it everyone is served, as before accounts existed. */
+  access?: AccessPolicy;
+  /** TLS on the same port (`--tls-cert`, `--tls-key`): a peer whose first byte is a TLS handshake gets TLS. */
+  tls?: tls.SecureContext;
 }
 
 /**
@@ -41,7 +48,9 @@ export class AudioServer {
   private readonly perAddress = new Map<string, number>();
   private refusedSinceLog = 0;
   private lastRefusalLog = 0;
-  private readonly options: Required<AudioServerOptions>;
+  private readonly options: Required<Omit<AudioServerOptions, 'access' | 'tls'>> & Pick<AudioServerOptions, 'access' | 'tls'>;
+  /** Accepted sockets whose first bytes have not arrived yet (plain or TLS is not known). */
+  private readonly routing = new Set<net.Socket>();
 
   constructor(options: AudioServerOptions) {
     this.options = {
@@ -83,10 +92,16 @@ export class AudioServer {
       return;
     }
     this.perAddress.set(address, fromAddress + 1);
-    const connection = new ServerConnection(socket, this.options);
-    this.connections.add(connection);
+    this.routing.add(socket);
+    const route = { tls: this.options.tls, firstByteTimeoutMs: this.options.idleTimeoutMs, handshakeTimeoutMs: this.options.requestTimeoutMs, log: this.options.log };
+    routeByFirstByte(socket, route, (routed) => {
+      this.routing.delete(socket);
+      const connection = new ServerConnection(routed, this.options);
+      this.connections.add(connection);
+      socket.once('close', () => this.connections.delete(connection));
+    });
     socket.on('close', () => {
-      this.connections.delete(connection);
+      this.routing.delete(socket);
       const n = (this.perAddress.get(address) ?? 1) - 1;
       if (n === 0) this.perAddress.delete(address);
       else this.perAddress.set(address, n);
@@ -114,6 +129,7 @@ export class AudioServer {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       for (const connection of this.connections) connection.destroy();
+      for (const socket of this.routing) socket.destroy();
     });
   }
 }

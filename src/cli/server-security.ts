@@ -1,0 +1,56 @@
+import { X509Certificate } from 'node:crypto';
+import fs from 'node:fs/promises';
+import { Authenticator, LoginThrottle } from '../accounts/index.js';
+import { AudioStreamError } from '../protocol/index.js';
+import { AccessPolicy, DEFAULT_ALLOW_V1_FROM, createServerTlsContext, type AudioServerOptions } from '../server/index.js';
+import { openAccountStore } from './user-command.js';
+
+/**
+ * The server's accounts, policy and TLS from its flags: `--data`, `--allow-v1-from`,
+ * `--tls-cert`, `--tls-key`. Every file error is one USAGE line naming the file.
+ */
+export async function loadServerSecurity(flags: { root: string; data?: string; tlsCert?: string; tlsKey?: string; allowV1From?: string[] }): Promise<{
+  serverOptions: Pick<AudioServerOptions, 'access' | 'tls'>;
+  describe(): Promise<string[]>;
+}> {
+  let opened;
+  try {
+    opened = await openAccountStore(flags.root, flags.data);
+  } catch (err) {
+    if (err instanceof AudioStreamError) throw err;
+    throw new AudioStreamError('USAGE', `cannot use the data directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (pass --data DIR)`);
+  }
+  const allow = flags.allowV1From === undefined ? DEFAULT_ALLOW_V1_FROM : flags.allowV1From.flatMap((a) => a.split(/[\s,]+/)).filter((a) => a && a !== 'none');
+  const access = new AccessPolicy({ authenticator: new Authenticator({ store: opened.store, serverSecret: opened.secret, throttle: new LoginThrottle() }), allowV1From: allow });
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new AudioStreamError('USAGE', '--tls-cert and --tls-key go together');
+  let tls;
+  let fingerprint: string | undefined;
+  if (flags.tlsCert !== undefined && flags.tlsKey !== undefined) {
+    const read = async (file: string, what: string): Promise<Buffer> => {
+      try {
+        return await fs.readFile(file);
+      } catch (err) {
+        throw new AudioStreamError('USAGE', `cannot read the TLS ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      }
+    };
+    const cert = await read(flags.tlsCert, 'certificate');
+    const key = await read(flags.tlsKey, 'key');
+    try {
+      tls = createServerTlsContext(cert, key);
+      fingerprint = new X509Certificate(cert).fingerprint256;
+    } catch (err) {
+      // OpenSSL's own words name the problem (wrong format, key does not match); they hold no key bytes.
+      throw new AudioStreamError('USAGE', `the TLS certificate or key cannot be used: ${(err as Error).message}`);
+    }
+  }
+  return {
+    serverOptions: { access, ...(tls ? { tls } : {}) },
+    describe: async () => {
+      const lines: string[] = [];
+      const users = await opened.store.list();
+      lines.push(users.length === 0 ? 'no accounts: everyone who can reach the port is served (as-server user add NAME)' : `${users.length} account(s): v2 requires a login; v1 served only to ${access.v1AllowedText}`);
+      if (fingerprint) lines.push(`TLS on the same port, certificate SHA-256 ${fingerprint}`);
+      return lines;
+    },
+  };
+}
