@@ -1,9 +1,9 @@
-import { constants as fsConstants, promises as fsp, watch, type FSWatcher } from 'node:fs';
-import path from 'node:path';
+import { promises as fsp, watch, type FSWatcher } from 'node:fs';
 import { AudioStreamError } from '../protocol/index.js';
 import { FileFactsCache } from './file-facts-cache.js';
 import { sha256OfOpenFile } from './file-hasher.js';
 import { LibraryIndex } from './library-index.js';
+import { openLibraryFile, type OpenedLibraryFile } from './safe-open.js';
 import { scanLibrary, type LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
 import { TagWorkerPool } from './tag-worker-pool.js';
@@ -103,58 +103,40 @@ export class Library {
   }
 
   /**
-   * Opens a listed file for reading, checking again that it lies inside the library: a
-   * link swapped in since the scan must not serve a byte from outside. The resolved path
-   * is opened with O_NOFOLLOW, so a last-moment swap of the file itself fails instead, and
-   * only a regular file is returned (not a FIFO or device swapped in).
-   * @throws AudioStreamError FILE_VANISHED, UNSAFE_PATH or UNREADABLE (with `busy` when
-   * the process is out of file descriptors).
+   * Opens a listed file for reading through the library's one safe-open primitive
+   * (safe-open.ts): a link swapped in since the scan, anywhere in the path, serves no byte
+   * from outside, and only a regular file is returned.
+   * @throws AudioStreamError FILE_VANISHED, UNSAFE_PATH or UNREADABLE.
    */
-  async openFile(entry: LibraryEntry): Promise<fsp.FileHandle> {
-    try {
-      const real = await fsp.realpath(entry.absolutePath);
-      if (real !== this.realRoot && !real.startsWith(this.realRoot + path.sep)) {
-        throw new AudioStreamError('UNSAFE_PATH', `"${entry.path}" now points outside the library`);
-      }
-      // O_NONBLOCK: a FIFO put in a file's place since the scan would otherwise block the open
-      // (and a thread-pool thread) until a writer came; for regular files it changes nothing.
-      const file = await fsp.open(real, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
-      let regular = false;
-      try {
-        regular = (await file.stat()).isFile();
-      } finally {
-        if (!regular) await file.close().catch(() => {});
-      }
-      if (!regular) throw new AudioStreamError('UNREADABLE', `"${entry.path}" is no longer a regular file`);
-      return file;
-    } catch (err) {
-      if (err instanceof AudioStreamError) throw err;
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new AudioStreamError('FILE_VANISHED', `"${entry.path}" has vanished from the library`);
-      if (code === 'EMFILE' || code === 'ENFILE') throw new AudioStreamError('UNREADABLE', 'the server is out of file descriptors; try again in a moment');
-      if (code === 'ELOOP') throw new AudioStreamError('UNSAFE_PATH', `"${entry.path}" was replaced by a link`);
-      throw new AudioStreamError('UNREADABLE', `cannot open "${entry.path}": ${code ?? err}`);
-    }
+  openFile(entry: LibraryEntry): Promise<OpenedLibraryFile> {
+    return openLibraryFile(this.realRoot, entry.path);
   }
 
   /** The hash of a file, from the cache or by reading it once. */
   async sha256(entry: LibraryEntry): Promise<string> {
-    const file = await this.openFile(entry);
+    const { handle, stat } = await this.openFile(entry);
     try {
       // Keyed by the file as it is now, not as the last scan saw it.
-      const { size, mtimeMs } = await file.stat();
-      return await this.hashes.obtain({ absolutePath: entry.absolutePath, size, mtimeMs }, () => sha256OfOpenFile(file));
+      return await this.hashes.obtain({ absolutePath: entry.absolutePath, size: stat.size, mtimeMs: stat.mtimeMs }, () => sha256OfOpenFile(handle));
     } finally {
-      await file.close();
+      await handle.close();
     }
   }
 
   /** The tags of a file, from the cache or read once (on a worker thread). */
-  readTags(entry: LibraryEntry): Promise<AudioTags> {
-    return this.tags.obtain(entry, () => {
-      this.tagFilesRead++;
-      return this.tagWorkers.read(entry.absolutePath);
-    });
+  async readTags(entry: LibraryEntry): Promise<AudioTags> {
+    try {
+      return await this.tags.obtain(entry, async () => {
+        this.tagFilesRead++;
+        const tags = await this.tagWorkers.read(this.realRoot, entry.path);
+        // Not opened (a link out of the library, gone): nothing is cached, so nothing from
+        // outside can stay in the listing, and the next pass tries again.
+        if (tags === undefined) throw new Error('not opened');
+        return tags;
+      });
+    } catch {
+      return {};
+    }
   }
 
   /** Resolves when tags of the current snapshot have been read (as far as they can be). */

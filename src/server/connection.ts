@@ -264,9 +264,9 @@ export class ServerConnection implements ReplyChannel {
       // v1 has no way to say "error": closing is the only honest answer.
       throw new AudioStreamError('BAD_INDEX', `STREAM ${i}: no such index (the library has ${this.options.library.current.v1Entries.length} files)`);
     }
-    const file = await this.options.library.openFile(entry);
+    const { handle: file, stat } = await this.options.library.openFile(entry);
     try {
-      const { size } = await file.stat();
+      const { size } = stat;
       if (size > MAX_V1_SIZE) {
         throw new AudioStreamError('FILE_TOO_LARGE', `STREAM ${i} "${entry.path}": ${size} bytes cannot be described in protocol v1`);
       }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { promises as fsp } from 'node:fs';
+import type { promises as fsp, Stats } from 'node:fs';
 import { sha256OfOpenFile, type Library, type LibraryEntry } from '../library/index.js';
 import {
   AudioStreamError,
@@ -100,14 +100,14 @@ async function answerGet(path: string, offset: number, requestedLength: number |
   const entry = library.current.byPath(path);
   if (!entry) return sendV2Error(channel, 'NOT_FOUND', `no file ${JSON.stringify(path)} in the library`);
   let file: fsp.FileHandle;
+  let before: Stats;
   try {
-    file = await library.openFile(entry);
+    ({ handle: file, stat: before } = await library.openFile(entry));
   } catch (err) {
     const e = err as AudioStreamError;
     return sendV2Error(channel, e.code === 'FILE_VANISHED' ? 'NOT_FOUND' : e.code === 'UNSAFE_PATH' ? 'NOT_FOUND' : 'UNREADABLE', e.message);
   }
   try {
-    const before = await file.stat();
     const size = before.size;
     if (offset > size) return await sendV2Error(channel, 'BAD_RANGE', `offset ${offset} is past the end of ${JSON.stringify(path)} (${size} bytes)`);
     // Like HTTP ranges, a length past the end is cut to what there is.
