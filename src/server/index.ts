@@ -2,3 +2,4 @@
 export * from './log.js';
 export * from './connection.js';
 export * from './server.js';
+export * from './log-limiter.js';

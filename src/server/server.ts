@@ -3,6 +3,7 @@ import type { Library } from '../library/index.js';
 import { DEFAULT_MAX_REQUEST_LINE } from '../protocol/index.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, ServerConnection } from './connection.js';
 import { silentLogger, type Logger } from './log.js';
+import { LineBudget, RateLimitedLogger, SERVER_LOG_RATE } from './log-limiter.js';
 
 export interface AudioServerOptions {
   library: Library;
@@ -40,7 +41,10 @@ export class AudioServer {
   private readonly connections = new Set<ServerConnection>();
   private readonly perAddress = new Map<string, number>();
   private refusedSinceLog = 0;
-  private lastRefusalLog = 0;
+  /** Refused connections are logged at most once a second, with how many since the last line. */
+  private readonly refusalLogBudget = new LineBudget({ perSecond: 1, burst: 1 });
+  /** Every connection logs through this: SERVER_LOG_RATE lines in all, however many connect. */
+  private readonly log: RateLimitedLogger;
   private readonly options: Required<AudioServerOptions>;
 
   constructor(options: AudioServerOptions) {
@@ -56,13 +60,14 @@ export class AudioServer {
       requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
       ...options,
     };
+    this.log = new RateLimitedLogger(this.options.log, SERVER_LOG_RATE);
     // Half-open: a v1 client may send its requests and shut down its side at once
     // (`printf 'LIST\r\n' | nc`); it must still get every reply before we close.
     this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
     // Accept failures (EMFILE when out of descriptors) must not take the server down:
     // libuv keeps listening, and new connections are taken again once descriptors free up.
     this.server.on('error', (err: NodeJS.ErrnoException) => {
-      if (this.server.listening) this.options.log.warn(`accept failed: ${err.code ?? err.message}`);
+      if (this.server.listening) this.log.warn(`accept failed: ${err.code ?? err.message}`);
     });
   }
 
@@ -74,16 +79,14 @@ export class AudioServer {
       socket.on('error', () => {});
       socket.destroy();
       this.refusedSinceLog++;
-      const now = Date.now();
-      if (now - this.lastRefusalLog >= 1000) {
-        this.options.log.warn(`refused ${this.refusedSinceLog} connection(s): limit of ${this.options.maxConnections} in all or ${this.options.maxConnectionsPerAddress} per address reached`);
+      if (this.refusalLogBudget.take()) {
+        this.log.warn(`refused ${this.refusedSinceLog} connection(s): limit of ${this.options.maxConnections} in all or ${this.options.maxConnectionsPerAddress} per address reached`);
         this.refusedSinceLog = 0;
-        this.lastRefusalLog = now;
       }
       return;
     }
     this.perAddress.set(address, fromAddress + 1);
-    const connection = new ServerConnection(socket, this.options);
+    const connection = new ServerConnection(socket, { ...this.options, log: this.log });
     this.connections.add(connection);
     socket.on('close', () => {
       this.connections.delete(connection);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import type { promises as fsp, Stats } from 'node:fs';
 import { sha256OfOpenFile, type Library, type LibraryEntry } from '../library/index.js';
 import {
@@ -74,6 +75,9 @@ async function answerList2(ctx: V2Context): Promise<V2Outcome> {
     const buf = Buffer.from(text, 'utf8');
     bytes += buf.length;
     await channel.write(buf);
+    // A large listing is built in batches with the event loop let in between: other
+    // clients, a vanished peer's 'close' and SIGTERM are seen while it is built.
+    await setImmediate();
   }
   return { summary: `LIST2 ${entries.length} files`, bytes };
 }
