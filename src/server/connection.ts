@@ -66,6 +66,7 @@ export class ServerConnection implements ReplyChannel {
   /** Lines answered without effect so far (see MAX_LINES_WITHOUT_EFFECT). */
   private linesWithoutEffect = 0;
   private answeredSinceYield = 0;
+  private closingLogged = false;
   private readonly queue: Request[] = [];
   private busy = false;
   private isClosed = false;
@@ -126,7 +127,7 @@ export class ServerConnection implements ReplyChannel {
         // still being sent. The over-long line never completes, so the request timer keeps
         // running: a flood cannot hold the connection open while we finish.
         this.closingReply = encodeV2Line(formatV2Error('REQUEST_TOO_LONG', message));
-        this.log.warn(`${this.peer} closing: ${message}`);
+        this.closingLog(message);
         this.inputBroken = true;
         this.startRequestTimer();
         this.endIfFinished();
@@ -262,8 +263,8 @@ export class ServerConnection implements ReplyChannel {
         await sendV2Error(this, 'UNKNOWN_REQUEST', `unknown request ${JSON.stringify(line.slice(0, 60))}`);
         return;
       }
-      // The original server ignores lines it does not know; v1 peers rely on that.
-      this.log.info(`${this.peer} ignored unknown request ${JSON.stringify(line.slice(0, 60))}`);
+      // The original server ignores lines it does not know; v1 peers rely on that. Not
+      // logged one by one (a flood of them filled the log): counted in the disconnect line.
       return;
     }
     if (v2.kind === 'hello') {
@@ -285,7 +286,7 @@ export class ServerConnection implements ReplyChannel {
   private overBudget(): boolean {
     if (++this.linesWithoutEffect <= MAX_LINES_WITHOUT_EFFECT) return false;
     const message = `more than ${MAX_LINES_WITHOUT_EFFECT} requests without effect; closing`;
-    this.log.warn(`${this.peer} closing: ${message}`);
+    this.closingLog(message);
     this.queue.length = 0;
     this.inputBroken = true;
     // Ended, not destroyed: the replies already written still reach the client. One that
@@ -338,8 +339,18 @@ export class ServerConnection implements ReplyChannel {
   }
 
   private fail(reason: string): void {
-    this.log.warn(`${this.peer} closing: ${reason}`);
+    this.closingLog(reason);
     this.socket.destroy();
+  }
+
+  /**
+   * Why we close, logged past the connection's own rate limit (the server-wide one still
+   * applies): a connection closes once, and this is the line that says what it did.
+   */
+  private closingLog(reason: string): void {
+    if (this.closingLogged) return;
+    this.closingLogged = true;
+    this.options.log.warn(`${this.peer} closing: ${reason}`);
   }
 
   private onClose(): void {
@@ -349,6 +360,6 @@ export class ServerConnection implements ReplyChannel {
     this.queue.length = 0;
     const dropped = this.log.takeDropped();
     // Not subject to the connection's own limit: this line reports what that limit held back.
-    this.options.log.info(`${this.peer} disconnected after ${this.requests} requests, ${this.bytesSent} bytes in ${Date.now() - this.openedAt} ms${dropped > 0 ? ` (${dropped} log line${dropped === 1 ? '' : 's'} of it not written: rate limit)` : ''}`);
+    this.options.log.info(`${this.peer} disconnected after ${this.requests} requests, ${this.bytesSent} bytes in ${Date.now() - this.openedAt} ms${this.linesWithoutEffect > 0 ? `, ${this.linesWithoutEffect} line${this.linesWithoutEffect === 1 ? '' : 's'} without effect` : ''}${dropped > 0 ? ` (${dropped} log line${dropped === 1 ? '' : 's'} of it not written: rate limit)` : ''}`);
   }
 }
