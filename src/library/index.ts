@@ -7,3 +7,4 @@ export * from './file-facts-cache.js';
 export * from './file-hasher.js';
 export * from './tag-reader.js';
 export * from './safe-open.js';
+export * from './library-watcher.js';

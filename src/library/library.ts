@@ -1,8 +1,9 @@
-import { promises as fsp, watch, type FSWatcher } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import { AudioStreamError } from '../protocol/index.js';
 import { FileFactsCache } from './file-facts-cache.js';
 import { sha256OfOpenFile } from './file-hasher.js';
 import { LibraryIndex } from './library-index.js';
+import { DEFAULT_WATCH_MAX_DELAY_MS, LibraryWatcher, directoryIdentity } from './library-watcher.js';
 import { openLibraryFile, type OpenedLibraryFile } from './safe-open.js';
 import { scanLibrary, type LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
@@ -22,6 +23,8 @@ export interface LibraryOptions {
    * (default 500; 0 turns watching off). The periodic rescan stays as the fallback.
    */
   watchDebounceMs?: number;
+  /** ...and at most this long after the first change, however busy (default 2000). */
+  watchMaxDelayMs?: number;
   /** Called once if the directory cannot be watched (periodic rescans still run). */
   onWatchError?: (err: unknown) => void;
   /** A tag-reading thread failed or gave up on a file (those files show no tags). */
@@ -49,10 +52,8 @@ export class Library {
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<LibraryIndex> | undefined;
   private rescanAgain = false;
-  private readonly watchers = new Map<string, FSWatcher>();
-  private watchFailed = false;
+  private watcher: LibraryWatcher | undefined;
   private closed = false;
-  private debounce: NodeJS.Timeout | undefined;
   private tagPass: Promise<void> = Promise.resolve();
   /**
    * Where tags are read: worker threads, which use every core and keep a hostile file's
@@ -86,8 +87,8 @@ export class Library {
     if (!stats.isDirectory()) {
       throw new AudioStreamError('LIBRARY_NOT_FOUND', `"${root}" is not a directory: pass -l DIR with the folder of your music`);
     }
-    const directories: string[] = [];
-    const scanOptions = { onDirectory: (dir: string) => directories.push(dir), ...(options.onSkip ? { onSkip: options.onSkip } : {}) };
+    const directories = new Map<string, string>();
+    const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(options.onSkip ? { onSkip: options.onSkip } : {}) };
     const library = new Library(root, new LibraryIndex(await scanLibrary(root, scanOptions)), options);
     library.realRoot = await fsp.realpath(root);
     const interval = options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
@@ -169,51 +170,19 @@ export class Library {
   }
 
   /**
-   * Watches each directory of the library (not each file: a recursive watch on Linux puts
-   * a watch on every file, which for 100,000 files costs seconds and hundreds of MB) and
-   * rescans a little after the last change. Called after every scan with the directories
-   * it walked, so new folders are watched and removed ones let go. If watching fails (the
-   * inotify limit), it stops and the periodic rescan carries on alone.
+   * Watches the directories the last scan walked (library-watcher.ts) and rescans after
+   * changes. If watching fails (the inotify limit), the periodic rescan carries on alone.
    */
-  private watchDirectories(directories: readonly string[]): void {
+  private watchDirectories(directories: ReadonlyMap<string, string>): void {
     const debounceMs = this.options.watchDebounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS;
-    if (debounceMs <= 0 || this.watchFailed || this.closed) return;
-    const wanted = new Set(directories);
-    for (const [dir, watcher] of this.watchers) {
-      if (!wanted.has(dir)) {
-        watcher.close();
-        this.watchers.delete(dir);
-      }
-    }
-    const onChange = (): void => {
-      clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => {
-        this.rescan().catch((err) => this.options.onScanError?.(err));
-      }, debounceMs);
-      this.debounce.unref();
-    };
-    const fail = (err: unknown): void => {
-      if (this.watchFailed) return;
-      this.watchFailed = true;
-      for (const watcher of this.watchers.values()) watcher.close();
-      this.watchers.clear();
-      this.options.onWatchError?.(err);
-    };
-    for (const dir of wanted) {
-      if (this.watchers.has(dir)) continue;
-      try {
-        const watcher = watch(dir, { persistent: false }, onChange);
-        // A watched directory that goes away reports an error here; the rescan it
-        // triggers lets it go.
-        watcher.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' || err.code === 'EPERM' ? onChange() : fail(err)));
-        this.watchers.set(dir, watcher);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'EACCES') continue; // gone or unreadable since the scan
-        fail(err);
-        return;
-      }
-    }
+    if (debounceMs <= 0 || this.closed) return;
+    this.watcher ??= new LibraryWatcher(this.root, {
+      debounceMs,
+      maxDelayMs: this.options.watchMaxDelayMs ?? DEFAULT_WATCH_MAX_DELAY_MS,
+      onChange: () => void this.rescan().catch((err) => this.options.onScanError?.(err)),
+      onError: (err) => this.options.onWatchError?.(err),
+    });
+    this.watcher.update(directories);
   }
 
   /** Scans again and swaps the new snapshot in. Concurrent calls share one scan. */
@@ -225,8 +194,8 @@ export class Library {
     }
     this.scanning = (async () => {
       try {
-        const directories: string[] = [];
-        const scanOptions = { onDirectory: (dir: string) => directories.push(dir), ...(this.options.onSkip ? { onSkip: this.options.onSkip } : {}) };
+        const directories = new Map<string, string>();
+        const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(this.options.onSkip ? { onSkip: this.options.onSkip } : {}) };
         const next = new LibraryIndex(await scanLibrary(this.root, scanOptions));
         this.watchDirectories(directories);
         const previous = this.current;
@@ -249,10 +218,8 @@ export class Library {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    clearTimeout(this.debounce);
     this.closed = true;
     void this.tagWorkers.close();
-    for (const watcher of this.watchers.values()) watcher.close();
-    this.watchers.clear();
+    this.watcher?.close();
   }
 }
