@@ -1,9 +1,10 @@
-import { constants as fsConstants, promises as fsp, watch, type FSWatcher } from 'node:fs';
-import path from 'node:path';
+import { promises as fsp, type Stats } from 'node:fs';
 import { AudioStreamError } from '../protocol/index.js';
 import { FileFactsCache } from './file-facts-cache.js';
 import { sha256OfOpenFile } from './file-hasher.js';
 import { LibraryIndex } from './library-index.js';
+import { DEFAULT_WATCH_MAX_DELAY_MS, LibraryWatcher, directoryIdentity } from './library-watcher.js';
+import { openLibraryFile, type OpenedLibraryFile } from './safe-open.js';
 import { scanLibrary, type LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
 import { TagWorkerPool } from './tag-worker-pool.js';
@@ -22,6 +23,8 @@ export interface LibraryOptions {
    * (default 500; 0 turns watching off). The periodic rescan stays as the fallback.
    */
   watchDebounceMs?: number;
+  /** ...and at most this long after the first change, however busy (default 2000). */
+  watchMaxDelayMs?: number;
   /** Called once if the directory cannot be watched (periodic rescans still run). */
   onWatchError?: (err: unknown) => void;
   /** A tag-reading thread failed or gave up on a file (those files show no tags). */
@@ -49,10 +52,8 @@ export class Library {
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<LibraryIndex> | undefined;
   private rescanAgain = false;
-  private readonly watchers = new Map<string, FSWatcher>();
-  private watchFailed = false;
+  private watcher: LibraryWatcher | undefined;
   private closed = false;
-  private debounce: NodeJS.Timeout | undefined;
   private tagPass: Promise<void> = Promise.resolve();
   /**
    * Where tags are read: worker threads, which use every core and keep a hostile file's
@@ -86,8 +87,8 @@ export class Library {
     if (!stats.isDirectory()) {
       throw new AudioStreamError('LIBRARY_NOT_FOUND', `"${root}" is not a directory: pass -l DIR with the folder of your music`);
     }
-    const directories: string[] = [];
-    const scanOptions = { onDirectory: (dir: string) => directories.push(dir), ...(options.onSkip ? { onSkip: options.onSkip } : {}) };
+    const directories = new Map<string, string>();
+    const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(options.onSkip ? { onSkip: options.onSkip } : {}) };
     const library = new Library(root, new LibraryIndex(await scanLibrary(root, scanOptions)), options);
     library.realRoot = await fsp.realpath(root);
     const interval = options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
@@ -103,58 +104,40 @@ export class Library {
   }
 
   /**
-   * Opens a listed file for reading, checking again that it lies inside the library: a
-   * link swapped in since the scan must not serve a byte from outside. The resolved path
-   * is opened with O_NOFOLLOW, so a last-moment swap of the file itself fails instead, and
-   * only a regular file is returned (not a FIFO or device swapped in).
-   * @throws AudioStreamError FILE_VANISHED, UNSAFE_PATH or UNREADABLE (with `busy` when
-   * the process is out of file descriptors).
+   * Opens a listed file for reading through the library's one safe-open primitive
+   * (safe-open.ts): a link swapped in since the scan, anywhere in the path, serves no byte
+   * from outside, and only a regular file is returned.
+   * @throws AudioStreamError FILE_VANISHED, UNSAFE_PATH or UNREADABLE.
    */
-  async openFile(entry: LibraryEntry): Promise<fsp.FileHandle> {
-    try {
-      const real = await fsp.realpath(entry.absolutePath);
-      if (real !== this.realRoot && !real.startsWith(this.realRoot + path.sep)) {
-        throw new AudioStreamError('UNSAFE_PATH', `"${entry.path}" now points outside the library`);
-      }
-      // O_NONBLOCK: a FIFO put in a file's place since the scan would otherwise block the open
-      // (and a thread-pool thread) until a writer came; for regular files it changes nothing.
-      const file = await fsp.open(real, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
-      let regular = false;
-      try {
-        regular = (await file.stat()).isFile();
-      } finally {
-        if (!regular) await file.close().catch(() => {});
-      }
-      if (!regular) throw new AudioStreamError('UNREADABLE', `"${entry.path}" is no longer a regular file`);
-      return file;
-    } catch (err) {
-      if (err instanceof AudioStreamError) throw err;
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new AudioStreamError('FILE_VANISHED', `"${entry.path}" has vanished from the library`);
-      if (code === 'EMFILE' || code === 'ENFILE') throw new AudioStreamError('UNREADABLE', 'the server is out of file descriptors; try again in a moment');
-      if (code === 'ELOOP') throw new AudioStreamError('UNSAFE_PATH', `"${entry.path}" was replaced by a link`);
-      throw new AudioStreamError('UNREADABLE', `cannot open "${entry.path}": ${code ?? err}`);
-    }
+  openFile(entry: LibraryEntry): Promise<OpenedLibraryFile> {
+    return openLibraryFile(this.realRoot, entry.path);
   }
 
   /** The hash of a file, from the cache or by reading it once. */
   async sha256(entry: LibraryEntry): Promise<string> {
-    const file = await this.openFile(entry);
+    const { handle, stat } = await this.openFile(entry);
     try {
       // Keyed by the file as it is now, not as the last scan saw it.
-      const { size, mtimeMs } = await file.stat();
-      return await this.hashes.obtain({ absolutePath: entry.absolutePath, size, mtimeMs }, () => sha256OfOpenFile(file));
+      return await this.hashes.obtain({ absolutePath: entry.absolutePath, size: stat.size, mtimeMs: stat.mtimeMs }, () => sha256OfOpenFile(handle));
     } finally {
-      await file.close();
+      await handle.close();
     }
   }
 
   /** The tags of a file, from the cache or read once (on a worker thread). */
-  readTags(entry: LibraryEntry): Promise<AudioTags> {
-    return this.tags.obtain(entry, () => {
-      this.tagFilesRead++;
-      return this.tagWorkers.read(entry.absolutePath);
-    });
+  async readTags(entry: LibraryEntry): Promise<AudioTags> {
+    try {
+      return await this.tags.obtain(entry, async () => {
+        this.tagFilesRead++;
+        const tags = await this.tagWorkers.read(this.realRoot, entry.path);
+        // Not opened (a link out of the library, gone): nothing is cached, so nothing from
+        // outside can stay in the listing, and the next pass tries again.
+        if (tags === undefined) throw new Error('not opened');
+        return tags;
+      });
+    } catch {
+      return {};
+    }
   }
 
   /** Resolves when tags of the current snapshot have been read (as far as they can be). */
@@ -187,51 +170,19 @@ export class Library {
   }
 
   /**
-   * Watches each directory of the library (not each file: a recursive watch on Linux puts
-   * a watch on every file, which for 100,000 files costs seconds and hundreds of MB) and
-   * rescans a little after the last change. Called after every scan with the directories
-   * it walked, so new folders are watched and removed ones let go. If watching fails (the
-   * inotify limit), it stops and the periodic rescan carries on alone.
+   * Watches the directories the last scan walked (library-watcher.ts) and rescans after
+   * changes. If watching fails (the inotify limit), the periodic rescan carries on alone.
    */
-  private watchDirectories(directories: readonly string[]): void {
+  private watchDirectories(directories: ReadonlyMap<string, string>): void {
     const debounceMs = this.options.watchDebounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS;
-    if (debounceMs <= 0 || this.watchFailed || this.closed) return;
-    const wanted = new Set(directories);
-    for (const [dir, watcher] of this.watchers) {
-      if (!wanted.has(dir)) {
-        watcher.close();
-        this.watchers.delete(dir);
-      }
-    }
-    const onChange = (): void => {
-      clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => {
-        this.rescan().catch((err) => this.options.onScanError?.(err));
-      }, debounceMs);
-      this.debounce.unref();
-    };
-    const fail = (err: unknown): void => {
-      if (this.watchFailed) return;
-      this.watchFailed = true;
-      for (const watcher of this.watchers.values()) watcher.close();
-      this.watchers.clear();
-      this.options.onWatchError?.(err);
-    };
-    for (const dir of wanted) {
-      if (this.watchers.has(dir)) continue;
-      try {
-        const watcher = watch(dir, { persistent: false }, onChange);
-        // A watched directory that goes away reports an error here; the rescan it
-        // triggers lets it go.
-        watcher.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' || err.code === 'EPERM' ? onChange() : fail(err)));
-        this.watchers.set(dir, watcher);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'EACCES') continue; // gone or unreadable since the scan
-        fail(err);
-        return;
-      }
-    }
+    if (debounceMs <= 0 || this.closed) return;
+    this.watcher ??= new LibraryWatcher(this.root, {
+      debounceMs,
+      maxDelayMs: this.options.watchMaxDelayMs ?? DEFAULT_WATCH_MAX_DELAY_MS,
+      onChange: () => void this.rescan().catch((err) => this.options.onScanError?.(err)),
+      onError: (err) => this.options.onWatchError?.(err),
+    });
+    this.watcher.update(directories);
   }
 
   /** Scans again and swaps the new snapshot in. Concurrent calls share one scan. */
@@ -243,8 +194,8 @@ export class Library {
     }
     this.scanning = (async () => {
       try {
-        const directories: string[] = [];
-        const scanOptions = { onDirectory: (dir: string) => directories.push(dir), ...(this.options.onSkip ? { onSkip: this.options.onSkip } : {}) };
+        const directories = new Map<string, string>();
+        const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(this.options.onSkip ? { onSkip: this.options.onSkip } : {}) };
         const next = new LibraryIndex(await scanLibrary(this.root, scanOptions));
         this.watchDirectories(directories);
         const previous = this.current;
@@ -267,10 +218,8 @@ export class Library {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    clearTimeout(this.debounce);
     this.closed = true;
     void this.tagWorkers.close();
-    for (const watcher of this.watchers.values()) watcher.close();
-    this.watchers.clear();
+    this.watcher?.close();
   }
 }

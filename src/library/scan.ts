@@ -14,8 +14,8 @@ export interface LibraryEntry {
 export interface ScanOptions {
   /** Called once for each thing skipped, with its relative path and why. */
   onSkip?: (relativePath: string, reason: string) => void;
-  /** Called with each directory walked (the library watches them for changes). */
-  onDirectory?: (absolutePath: string) => void;
+  /** Called with each directory walked and its stat() (the library watches them for changes). */
+  onDirectory?: (absolutePath: string, stats: Stats) => void;
   /** Deeper directories are skipped (a guard against pathological trees). */
   maxDepth?: number;
 }
@@ -47,7 +47,7 @@ export async function scanLibrary(root: string, options: ScanOptions = {}): Prom
       return;
     }
     visitedDirs.add(key);
-    options.onDirectory?.(dirAbs);
+    options.onDirectory?.(dirAbs, dirStat);
 
     let dirents: Dirent<Buffer>[];
     try {

@@ -1,5 +1,22 @@
 import fs from 'node:fs';
 import { AbstractTokenizer, EndOfStreamError, type IFileInfo, type IReadChunkOptions } from 'strtok3';
+import { openLibraryFileSync } from './safe-open.js';
+
+/**
+ * The most a tag parse may read from one file, in all, and the largest single buffer it may
+ * ask for: 8 MiB. Tags (with skipCovers, an ID3v2 tag is still read whole, covers included)
+ * are far smaller; a tag chunk that claims 2 GiB is refused before anything is allocated or
+ * read, and the file shows no tags.
+ */
+export const MAX_TAG_READ_BYTES = 8 * 1024 * 1024;
+
+/** A tag parse asked for more than {@link MAX_TAG_READ_BYTES}. */
+export class TagReadLimitError extends RangeError {
+  constructor(what: string) {
+    super(`tag reading refused: ${what} exceeds the limit of ${MAX_TAG_READ_BYTES} bytes per file`);
+    this.name = 'TagReadLimitError';
+  }
+}
 
 /**
  * A music-metadata tokenizer that reads its file with synchronous `pread`s. For use on a
@@ -11,26 +28,27 @@ import { AbstractTokenizer, EndOfStreamError, type IFileInfo, type IReadChunkOpt
  * 5,500 per second one after the other with these reads (docs/BENCHMARKS.md).
  * The reads mirror strtok3's FileTokenizer: short reads are retried, only a zero-byte
  * read is the end of the file.
+ *
+ * Every read counts against {@link MAX_TAG_READ_BYTES}, and strtok3's `maxBufferSize`
+ * refuses a token buffer past it before allocating: the worker's heap limit does not cover
+ * ArrayBuffers, so without this one crafted file could make a worker hold gigabytes.
  */
 export class SyncFileTokenizer extends AbstractTokenizer {
   readonly fileInfo: IFileInfo;
   private readonly fd: number;
+  private bytesRead = 0;
 
-  /** Opens `path` (a regular file only: a FIFO must not block the thread) for parsing. */
-  static open(path: string): SyncFileTokenizer {
-    const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    try {
-      const stat = fs.fstatSync(fd);
-      if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
-      return new SyncFileTokenizer(fd, { path, size: stat.size });
-    } catch (err) {
-      fs.closeSync(fd);
-      throw err;
-    }
+  /**
+   * Opens a file of the library through the safe-open primitive (inside the real root, a
+   * regular file, never through a link swapped in: see safe-open.ts) for parsing.
+   */
+  static openInLibrary(realRoot: string, relativePath: string): SyncFileTokenizer {
+    const { fd, stat } = openLibraryFileSync(realRoot, relativePath);
+    return new SyncFileTokenizer(fd, { path: relativePath, size: stat.size });
   }
 
   private constructor(fd: number, fileInfo: IFileInfo) {
-    super({ fileInfo });
+    super({ fileInfo, maxBufferSize: MAX_TAG_READ_BYTES });
     this.fd = fd;
     this.fileInfo = fileInfo;
   }
@@ -60,6 +78,10 @@ export class SyncFileTokenizer extends AbstractTokenizer {
   }
 
   private readAt(buffer: Uint8Array, options: { length: number; position: number; mayBeLess?: boolean }, advance: boolean): number {
+    // Counted before reading: a parser that allocated a huge buffer itself still gets no
+    // byte into it, so its pages are never touched.
+    if (this.bytesRead + options.length > MAX_TAG_READ_BYTES) throw new TagReadLimitError(`reading ${options.length} bytes after ${this.bytesRead}`);
+    this.bytesRead += options.length;
     let done = 0;
     while (done < options.length) {
       const n = fs.readSync(this.fd, buffer, done, options.length - done, options.position + done);

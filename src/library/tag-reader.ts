@@ -1,6 +1,5 @@
 import type { V2Entry } from '../protocol/index.js';
 import type { IAudioMetadata } from 'music-metadata';
-import type { LibraryEntry } from './scan.js';
 import type { SyncFileTokenizer } from './sync-file-tokenizer.js';
 
 /**
@@ -18,22 +17,31 @@ let syncTokenizer: Promise<typeof import('./sync-file-tokenizer.js')> | undefine
  * Reads tags and format details with music-metadata, through synchronous reads
  * (SyncFileTokenizer): about three times faster than its own async file reader, but it
  * blocks its thread while the disk answers, so it runs on worker threads only
- * (tag-worker-pool.ts). A file whose tags cannot be read yields an empty object, never an
- * error: tags are a nicety.
+ * (tag-worker-pool.ts). The file is opened through the library's safe-open primitive, and
+ * no parse may read or allocate more than MAX_TAG_READ_BYTES (sync-file-tokenizer.ts).
+ *
+ * A file whose tags cannot be parsed yields an empty object, never an error: tags are a
+ * nicety. A file that cannot be opened safely (gone, not a regular file, or now reached
+ * through a link out of the library) yields `undefined`: there is nothing to remember
+ * about it, and the next pass tries again.
  */
-export async function readTagsBlocking(entry: Pick<LibraryEntry, 'absolutePath'>): Promise<AudioTags> {
+export async function readTagsBlocking(realRoot: string, relativePath: string): Promise<AudioTags | undefined> {
   parser ??= import('music-metadata');
   const { parseFromTokenizer } = await parser;
   syncTokenizer ??= import('./sync-file-tokenizer.js');
   const { SyncFileTokenizer } = await syncTokenizer;
-  let tokenizer: SyncFileTokenizer | undefined;
+  let tokenizer: SyncFileTokenizer;
   try {
-    tokenizer = SyncFileTokenizer.open(entry.absolutePath);
+    tokenizer = SyncFileTokenizer.openInLibrary(realRoot, relativePath);
+  } catch {
+    return undefined;
+  }
+  try {
     return tagsOf(await parseFromTokenizer(tokenizer, TAG_PARSE_OPTIONS));
   } catch {
     return {};
   } finally {
-    await tokenizer?.close().catch(() => {});
+    await tokenizer.close().catch(() => {});
   }
 }
 

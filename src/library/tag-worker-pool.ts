@@ -22,7 +22,7 @@ export interface TagWorkerPoolOptions {
 }
 
 interface Pending {
-  resolve: (tags: AudioTags) => void;
+  resolve: (tags: AudioTags | undefined) => void;
   timer: NodeJS.Timeout;
 }
 
@@ -61,21 +61,25 @@ export class TagWorkerPool {
     this.onWorkerError = options.onWorkerError;
   }
 
-  /** The file's tags, or none if it has none, cannot be parsed, or the pool is closed. */
-  read(absolutePath: string): Promise<AudioTags> {
+  /**
+   * The tags of the file at `relativePath` below `realRoot`: none (`{}`) if it has none,
+   * cannot be parsed in time, or the pool is closed; `undefined` if it could not be opened
+   * safely (nothing to remember about it).
+   */
+  read(realRoot: string, relativePath: string): Promise<AudioTags | undefined> {
     if (this.closed) return Promise.resolve(NO_TAGS);
     clearTimeout(this.idleTimer);
     const target = this.leastBusy();
     const id = this.nextId++;
-    return new Promise<AudioTags>((resolve) => {
+    return new Promise<AudioTags | undefined>((resolve) => {
       const timer = setTimeout(() => {
-        this.onWorkerError?.(new Error(`gave up reading the tags of ${absolutePath} after ${this.timeoutMs / 1000} s`));
+        this.onWorkerError?.(new Error(`gave up reading the tags of ${JSON.stringify(relativePath)} after ${this.timeoutMs / 1000} s`));
         void this.retire(target);
       }, this.timeoutMs);
       timer.unref();
       if (target.pending.size === 0) target.worker.ref();
       target.pending.set(id, { resolve, timer });
-      target.worker.postMessage({ id, absolutePath } satisfies TagWorkerRequest);
+      target.worker.postMessage({ id, realRoot, path: relativePath } satisfies TagWorkerRequest);
     });
   }
 
@@ -125,7 +129,7 @@ export class TagWorkerPool {
       entry.pending.delete(reply.id);
       clearTimeout(pending.timer);
       if (entry.pending.size === 0) worker.unref();
-      pending.resolve(reply.tags);
+      pending.resolve(reply.tags ?? undefined);
       this.settled();
     });
     worker.on('error', (err) => {

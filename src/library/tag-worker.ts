@@ -7,15 +7,18 @@ import { readTagsBlocking, type AudioTags } from './tag-reader.js';
 
 export interface TagWorkerRequest {
   id: number;
-  absolutePath: string;
+  /** The library root with every link resolved, and the file's path below it. */
+  realRoot: string;
+  path: string;
 }
 
 export interface TagWorkerReply {
   id: number;
-  tags: AudioTags;
+  /** Null when the file could not be opened safely (see readTagsBlocking). */
+  tags: AudioTags | null;
 }
 
 parentPort?.on('message', (request: TagWorkerRequest) => {
   // Never rejects: a file it cannot parse has no tags.
-  void readTagsBlocking(request).then((tags) => parentPort!.postMessage({ id: request.id, tags } satisfies TagWorkerReply));
+  void readTagsBlocking(request.realRoot, request.path).then((tags) => parentPort!.postMessage({ id: request.id, tags: tags ?? null } satisfies TagWorkerReply));
 });

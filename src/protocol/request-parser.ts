@@ -39,6 +39,14 @@ export class RequestParser {
   }
 
   /**
+   * True while a request has begun but is not complete: bytes of a line are buffered, or a
+   * `STREAM` line has come without its index yet (no bytes buffered, still half a request).
+   */
+  get inRequest(): boolean {
+    return this.awaitingIndex || this.pending.length > 0;
+  }
+
+  /**
    * @throws AudioStreamError REQUEST_TOO_LONG when a line exceeds the limit; the parser
    * is then unusable and the connection should close.
    */

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { setImmediate } from 'node:timers/promises';
 import type { Library, LibraryEntry } from '../library/index.js';
 import {
   AudioStreamError,
@@ -14,6 +15,7 @@ import {
 } from '../protocol/index.js';
 import { sendFileRange } from './file-sender.js';
 import { formatPeer, type Logger } from './log.js';
+import { CONNECTION_LOG_RATE, RateLimitedLogger } from './log-limiter.js';
 import type { ReplyChannel } from './reply-channel.js';
 import { waitForDrain } from './socket-writes.js';
 import { answerV2, sendV2Error } from './v2-handlers.js';
@@ -22,6 +24,15 @@ import { ConnectionGate } from './v2-auth.js';
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Lines a connection may send that have no effect (empty lines, unknown requests, v2
+ * requests that do not parse) before it is closed: each costs the server a little, and a
+ * flood of them cost every other client. Generous: a v1 client (the original server ignores
+ * unknown lines) sends none, and a person at a v2 shell will not type this many mistakes.
+ */
+export const MAX_LINES_WITHOUT_EFFECT = 1024;
+/** Requests answered in a row before the event loop is let in (see pump()). */
+const YIELD_EVERY_REQUESTS = 32;
 
 export interface ConnectionOptions {
   library: Library;
@@ -54,6 +65,12 @@ export class ServerConnection implements ReplyChannel {
   private readonly socket: Socket;
   private readonly options: ConnectionOptions;
   private readonly parser: RequestParser;
+  /** This connection's log lines, rate-limited (CONNECTION_LOG_RATE) on top of the server's limit. */
+  private readonly log: RateLimitedLogger;
+  /** Lines answered without effect so far (see MAX_LINES_WITHOUT_EFFECT). */
+  private linesWithoutEffect = 0;
+  private answeredSinceYield = 0;
+  private closingLogged = false;
   private readonly queue: Request[] = [];
   private busy = false;
   private isClosed = false;
@@ -95,7 +112,8 @@ export class ServerConnection implements ReplyChannel {
       this.endIfFinished();
     });
     socket.on('close', () => this.onClose());
-    options.log.info(`${this.peer} connected`);
+    this.log = new RateLimitedLogger(options.log, CONNECTION_LOG_RATE);
+    this.log.info(`${this.peer} connected`);
   }
 
   /** Closes the connection at once (server shutdown). */
@@ -116,7 +134,7 @@ export class ServerConnection implements ReplyChannel {
         // still being sent. The over-long line never completes, so the request timer keeps
         // running: a flood cannot hold the connection open while we finish.
         this.closingReply = encodeV2Line(formatV2Error('REQUEST_TOO_LONG', message));
-        this.options.log.warn(`${this.peer} closing: ${message}`);
+        this.closingLog(message);
         this.inputBroken = true;
         this.startRequestTimer();
         this.endIfFinished();
@@ -127,13 +145,13 @@ export class ServerConnection implements ReplyChannel {
     }
     // A completed request stops its timer; one begun behind it in the same chunk gets a
     // fresh one (a steady pipeliner's packets rarely end on a request boundary).
-    if (this.parser.bufferedBytes === 0 || requests.length > 0) this.stopRequestTimer();
+    if (!this.parser.inRequest || requests.length > 0) this.stopRequestTimer();
     this.queue.push(...requests);
     if (this.queue.length >= this.options.maxQueuedRequests) {
       this.socket.pause();
       // The rest of a request begun waits unread because of our pause, not the client's pace.
       this.stopRequestTimer();
-    } else if (this.parser.bufferedBytes > 0) this.startRequestTimer();
+    } else if (this.parser.inRequest) this.startRequestTimer();
     void this.pump();
   }
 
@@ -153,7 +171,7 @@ export class ServerConnection implements ReplyChannel {
     if (this.busy) return;
     this.busy = true;
     try {
-      while (!this.isClosed && this.queue.length > 0) {
+      while (!this.closed && this.queue.length > 0) {
         // Start a request only once earlier replies have drained: a reply may end still over
         // the high-water mark (a corked header and first chunk, an empty file's header), and
         // without this a client that never reads could make us buffer without limit.
@@ -165,10 +183,16 @@ export class ServerConnection implements ReplyChannel {
         const request = this.queue.shift()!;
         if (this.queue.length < this.options.maxQueuedRequests && this.socket.isPaused()) {
           this.socket.resume();
-          if (this.parser.bufferedBytes > 0 && !this.inputBroken) this.startRequestTimer(); // reading again: the client's turn
+          if (this.parser.inRequest && !this.inputBroken) this.startRequestTimer(); // reading again: the client's turn
         }
         this.requests++;
         await this.answer(request);
+        // Cheap requests answer without I/O (in microtasks only): every so often let the
+        // event loop in, so one pipelining connection cannot hold it.
+        if (++this.answeredSinceYield >= YIELD_EVERY_REQUESTS) {
+          this.answeredSinceYield = 0;
+          await setImmediate();
+        }
       }
     } catch (err) {
       this.fail(isAudioStreamError(err) ? err.message : `unexpected error: ${String(err)}`);
@@ -185,8 +209,12 @@ export class ServerConnection implements ReplyChannel {
     }
   }
 
+  /**
+   * The peer has gone. True as soon as the socket is destroyed (a failed write destroys it
+   * at once, but 'close' comes later): queued work stops then, not after it has all run.
+   */
   get closed(): boolean {
-    return this.isClosed;
+    return this.isClosed || this.socket.destroyed;
   }
 
   get pendingBytes(): number {
@@ -203,7 +231,7 @@ export class ServerConnection implements ReplyChannel {
 
   /** Writes in order; waits only when the socket's buffer is full (backpressure). */
   async write(bytes: Buffer): Promise<void> {
-    if (this.isClosed) return;
+    if (this.closed) return;
     this.socket.write(bytes);
     // Ask the socket, not a remembered write() result: 'drain' may already have fired.
     // Never wait while corked: corked bytes are not flushed, so 'drain' would never come.
@@ -234,17 +262,19 @@ export class ServerConnection implements ReplyChannel {
       v2 = parseV2Request(line);
     } catch (err) {
       if (this.version === 2) {
+        if (this.overBudget()) return;
         await sendV2Error(this, 'BAD_REQUEST', (err as Error).message);
         return;
       }
     }
     if (!v2 || (this.version === 1 && v2.kind !== 'hello')) {
+      if (this.overBudget()) return;
       if (this.version === 2) {
         await sendV2Error(this, 'UNKNOWN_REQUEST', `unknown request ${JSON.stringify(line.slice(0, 60))}`);
         return;
       }
-      // The original server ignores lines it does not know; v1 peers rely on that.
-      this.options.log.info(`${this.peer} ignored unknown request ${JSON.stringify(line.slice(0, 60))}`);
+      // The original server ignores lines it does not know; v1 peers rely on that. Not
+      // logged one by one (a flood of them filled the log): counted in the disconnect line.
       return;
     }
     if (v2.kind === 'hello') {
@@ -258,7 +288,25 @@ export class ServerConnection implements ReplyChannel {
     const started = Date.now();
     const outcome = await answerV2(v2, { library: this.options.library, channel: this, readChunkSize: this.options.readChunkSize });
     this.bytesSent += outcome.bytes;
-    this.options.log.info(`${this.peer} ${outcome.summary}, ${outcome.bytes} bytes in ${Date.now() - started} ms`);
+    this.log.info(`${this.peer} ${outcome.summary}, ${outcome.bytes} bytes in ${Date.now() - started} ms`);
+  }
+
+  /**
+   * Counts one line without effect; past MAX_LINES_WITHOUT_EFFECT, the connection closes
+   * (v2 is told why first, after the replies due before it) and what else it sent is
+   * dropped. True when it is closing.
+   */
+  private overBudget(): boolean {
+    if (++this.linesWithoutEffect <= MAX_LINES_WITHOUT_EFFECT) return false;
+    const message = `more than ${MAX_LINES_WITHOUT_EFFECT} requests without effect; closing`;
+    this.closingLog(message);
+    this.queue.length = 0;
+    this.inputBroken = true;
+    // Ended, not destroyed: the replies already written still reach the client. One that
+    // does not read them cannot hold the connection open past the request timeout.
+    this.closingReply = this.version === 2 ? encodeV2Line(formatV2Error('BAD_REQUEST', message)) : Buffer.alloc(0);
+    this.startRequestTimer();
+    return true;
   }
 
   /**
@@ -292,7 +340,7 @@ export class ServerConnection implements ReplyChannel {
     const index = this.options.library.current;
     const reply = index.v1ListReply();
     await this.write(reply);
-    this.options.log.info(`${this.peer} LIST ${index.v1Entries.length} files, ${reply.length} bytes in ${Date.now() - started} ms`);
+    this.log.info(`${this.peer} LIST ${index.v1Entries.length} files, ${reply.length} bytes in ${Date.now() - started} ms`);
   }
 
   private async answerStream(i: number): Promise<void> {
@@ -303,9 +351,9 @@ export class ServerConnection implements ReplyChannel {
       // v1 has no way to say "error": closing is the only honest answer.
       throw new AudioStreamError('BAD_INDEX', `STREAM ${i}: no such index (the library has ${this.options.library.current.v1Entries.length} files)`);
     }
-    const file = await this.options.library.openFile(entry);
+    const { handle: file, stat } = await this.options.library.openFile(entry);
     try {
-      const { size } = await file.stat();
+      const { size } = stat;
       if (size > MAX_V1_SIZE) {
         throw new AudioStreamError('FILE_TOO_LARGE', `STREAM ${i} "${entry.path}": ${size} bytes cannot be described in protocol v1`);
       }
@@ -313,8 +361,8 @@ export class ServerConnection implements ReplyChannel {
       this.socket.cork();
       await this.write(encodeStreamHeader(size));
       const { sent } = await sendFileRange(this, file, 0, size, this.options.readChunkSize);
-      if (this.isClosed) {
-        this.options.log.info(`${this.peer} STREAM ${i} "${entry.path}" cut off by the client after ${sent} bytes`);
+      if (this.closed) {
+        this.log.info(`${this.peer} STREAM ${i} "${entry.path}" cut off by the client after ${sent} bytes`);
         return;
       }
       if (sent !== size) {
@@ -323,15 +371,25 @@ export class ServerConnection implements ReplyChannel {
         throw new AudioStreamError('FILE_CHANGED', `STREAM ${i} "${entry.path}": file shrank from ${size} to ${sent} bytes during the transfer`);
       }
       this.bytesSent += size;
-      this.options.log.info(`${this.peer} STREAM ${i} "${entry.path}" ${size} bytes in ${Date.now() - started} ms`);
+      this.log.info(`${this.peer} STREAM ${i} "${entry.path}" ${size} bytes in ${Date.now() - started} ms`);
     } finally {
       await file.close().catch(() => {});
     }
   }
 
   private fail(reason: string): void {
-    this.options.log.warn(`${this.peer} closing: ${reason}`);
+    this.closingLog(reason);
     this.socket.destroy();
+  }
+
+  /**
+   * Why we close, logged past the connection's own rate limit (the server-wide one still
+   * applies): a connection closes once, and this is the line that says what it did.
+   */
+  private closingLog(reason: string): void {
+    if (this.closingLogged) return;
+    this.closingLogged = true;
+    this.options.log.warn(`${this.peer} closing: ${reason}`);
   }
 
   private onClose(): void {
@@ -339,6 +397,8 @@ export class ServerConnection implements ReplyChannel {
     if (this.isClosed) return;
     this.isClosed = true;
     this.queue.length = 0;
-    this.options.log.info(`${this.peer} disconnected after ${this.requests} requests, ${this.bytesSent} bytes in ${Date.now() - this.openedAt} ms`);
+    const dropped = this.log.takeDropped();
+    // Not subject to the connection's own limit: this line reports what that limit held back.
+    this.options.log.info(`${this.peer} disconnected after ${this.requests} requests, ${this.bytesSent} bytes in ${Date.now() - this.openedAt} ms${this.linesWithoutEffect > 0 ? `, ${this.linesWithoutEffect} line${this.linesWithoutEffect === 1 ? '' : 's'} without effect` : ''}${dropped > 0 ? ` (${dropped} log line${dropped === 1 ? '' : 's'} of it not written: rate limit)` : ''}`);
   }
 }

@@ -5,3 +5,4 @@ export * from './server.js';
 export * from './access-policy.js';
 export * from './tls-detect.js';
 export * from './v2-auth.js';
+export * from './log-limiter.js';

@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from './log.js';
 import type { AccessPolicy } from './access-policy.js';
 import { routeByFirstByte } from './tls-detect.js';
 import type tls from 'node:tls';
+import { LineBudget, RateLimitedLogger, SERVER_LOG_RATE } from './log-limiter.js';
 
 export interface AudioServerOptions {
   library: Library;
@@ -47,7 +48,10 @@ export class AudioServer {
   private readonly connections = new Set<ServerConnection>();
   private readonly perAddress = new Map<string, number>();
   private refusedSinceLog = 0;
-  private lastRefusalLog = 0;
+  /** Refused connections are logged at most once a second, with how many since the last line. */
+  private readonly refusalLogBudget = new LineBudget({ perSecond: 1, burst: 1 });
+  /** Every connection logs through this: SERVER_LOG_RATE lines in all, however many connect. */
+  private readonly log: RateLimitedLogger;
   private readonly options: Required<Omit<AudioServerOptions, 'access' | 'tls'>> & Pick<AudioServerOptions, 'access' | 'tls'>;
   /** Accepted sockets whose first bytes have not arrived yet (plain or TLS is not known). */
   private readonly routing = new Set<net.Socket>();
@@ -65,13 +69,14 @@ export class AudioServer {
       requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
       ...options,
     };
+    this.log = new RateLimitedLogger(this.options.log, SERVER_LOG_RATE);
     // Half-open: a v1 client may send its requests and shut down its side at once
     // (`printf 'LIST\r\n' | nc`); it must still get every reply before we close.
     this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
     // Accept failures (EMFILE when out of descriptors) must not take the server down:
     // libuv keeps listening, and new connections are taken again once descriptors free up.
     this.server.on('error', (err: NodeJS.ErrnoException) => {
-      if (this.server.listening) this.options.log.warn(`accept failed: ${err.code ?? err.message}`);
+      if (this.server.listening) this.log.warn(`accept failed: ${err.code ?? err.message}`);
     });
   }
 
@@ -83,20 +88,18 @@ export class AudioServer {
       socket.on('error', () => {});
       socket.destroy();
       this.refusedSinceLog++;
-      const now = Date.now();
-      if (now - this.lastRefusalLog >= 1000) {
-        this.options.log.warn(`refused ${this.refusedSinceLog} connection(s): limit of ${this.options.maxConnections} in all or ${this.options.maxConnectionsPerAddress} per address reached`);
+      if (this.refusalLogBudget.take()) {
+        this.log.warn(`refused ${this.refusedSinceLog} connection(s): limit of ${this.options.maxConnections} in all or ${this.options.maxConnectionsPerAddress} per address reached`);
         this.refusedSinceLog = 0;
-        this.lastRefusalLog = now;
       }
       return;
     }
     this.perAddress.set(address, fromAddress + 1);
     this.routing.add(socket);
-    const route = { tls: this.options.tls, firstByteTimeoutMs: this.options.idleTimeoutMs, handshakeTimeoutMs: this.options.requestTimeoutMs, log: this.options.log };
+    const route = { tls: this.options.tls, firstByteTimeoutMs: this.options.idleTimeoutMs, handshakeTimeoutMs: this.options.requestTimeoutMs, log: this.log };
     routeByFirstByte(socket, route, (routed) => {
       this.routing.delete(socket);
-      const connection = new ServerConnection(routed, this.options);
+      const connection = new ServerConnection(routed, { ...this.options, log: this.log });
       this.connections.add(connection);
       socket.once('close', () => this.connections.delete(connection));
     });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { promises as fsp } from 'node:fs';
+import { setImmediate } from 'node:timers/promises';
+import type { promises as fsp, Stats } from 'node:fs';
 import { sha256OfOpenFile, type Library, type LibraryEntry } from '../library/index.js';
 import {
   AudioStreamError,
@@ -94,6 +95,9 @@ async function answerList2(ctx: V2Context): Promise<V2Outcome> {
     const buf = Buffer.from(text, 'utf8');
     bytes += buf.length;
     await channel.write(buf);
+    // A large listing is built in batches with the event loop let in between: other
+    // clients, a vanished peer's 'close' and SIGTERM are seen while it is built.
+    await setImmediate();
   }
   return { summary: `LIST2 ${entries.length} files`, bytes };
 }
@@ -120,14 +124,14 @@ async function answerGet(path: string, offset: number, requestedLength: number |
   const entry = library.current.byPath(path);
   if (!entry) return sendV2Error(channel, 'NOT_FOUND', `no file ${JSON.stringify(path)} in the library`);
   let file: fsp.FileHandle;
+  let before: Stats;
   try {
-    file = await library.openFile(entry);
+    ({ handle: file, stat: before } = await library.openFile(entry));
   } catch (err) {
     const e = err as AudioStreamError;
     return sendV2Error(channel, e.code === 'FILE_VANISHED' ? 'NOT_FOUND' : e.code === 'UNSAFE_PATH' ? 'NOT_FOUND' : 'UNREADABLE', e.message);
   }
   try {
-    const before = await file.stat();
     const size = before.size;
     if (offset > size) return await sendV2Error(channel, 'BAD_RANGE', `offset ${offset} is past the end of ${JSON.stringify(path)} (${size} bytes)`);
     // Like HTTP ranges, a length past the end is cut to what there is.

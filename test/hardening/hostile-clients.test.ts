@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TestHarness, delay, randomContent, sha256, type RawClient, type RunningServer } from '../support/server-harness.js';
 import { LIST_REQUEST, STREAM_LINE, decodeStreamReply, listReply, readU32be, requestLine, streamReply, streamRequest } from '../support/wire.js';
+import { MAX_LINES_WITHOUT_EFFECT } from '../../src/server/index.js';
 import { ChildServer } from './support/child-server.js';
 import { HAS_PROC_FD, openFdCount, pollUntil } from './support/process-facts.js';
 import { HELLO_PACKET, V2Cursor, getReply, getRequest, lineText, waitForV2Replies } from './support/v2-wire.js';
@@ -135,6 +136,23 @@ describe('hostile clients over loopback sockets', () => {
       assert.ok(server.log.warnings.some((w) => /request not completed within 0\.5 s/.test(w)), server.log.warnings.join('\n'));
       assert.equal(other.isClosed, false);
       await assertServes(other, 'the other client after the slowloris was cut');
+    });
+
+    // Regression: `STREAM\r\n` leaves no bytes buffered (its index is awaited in a state of
+    // its own), so the request timer did not start and the connection was held until the
+    // idle timeout (300 s by default).
+    test('STREAM with its line but no index is cut at the request timeout, not held until the idle timeout', { timeout: 15_000 }, async () => {
+      const server = await harness.startServer({ root: await hostileLibrary(), server: { requestTimeoutMs: 500, idleTimeoutMs: 60_000 } });
+      for (const prefix of [STREAM_LINE, Buffer.concat([LIST_REQUEST, STREAM_LINE])]) {
+        const client = await harness.connect(server.port);
+        const started = Date.now();
+        await client.send(prefix);
+        const { received } = await client.waitForClose(5_000);
+        const took = Date.now() - started;
+        assert.ok(took < 3_000, `closed after ${took} ms`);
+        assert.deepEqual(received, prefix.length > STREAM_LINE.length ? listReply(PATHS) : Buffer.alloc(0), 'what was asked in full is answered');
+      }
+      assert.ok(server.log.warnings.filter((w) => /request not completed within 0\.5 s/.test(w)).length === 2, server.log.warnings.join('\n'));
     });
 
     // Regression: the request timer started when a chunk ended inside a request and was
@@ -368,6 +386,34 @@ describe('hostile clients over loopback sockets', () => {
         listing.slice(1).map((l) => (JSON.parse(l) as { path: string }).path),
         PATHS,
       );
+    });
+  });
+
+  describe('lines without effect', () => {
+    test(`v1: ${MAX_LINES_WITHOUT_EFFECT} empty or unknown lines are ignored (the connection still serves); one more closes it, after what was asked before`, { timeout: 15_000 }, async () => {
+      const junk = (n: number): Buffer => Buffer.concat(Array.from({ length: n }, (_, i) => (i % 2 ? Buffer.from('\r\n') : requestLine(`X${i}`))));
+      const patient = await harness.connect(shared.port);
+      await patient.send(junk(MAX_LINES_WITHOUT_EFFECT));
+      await assertServes(patient, 'after a full budget of ignored lines');
+      const flood = await harness.connect(shared.port);
+      await flood.send(Buffer.concat([LIST_REQUEST, junk(MAX_LINES_WITHOUT_EFFECT + 1), LIST_REQUEST]));
+      const { received } = await flood.waitForClose();
+      assert.deepEqual(received, listReply(PATHS), 'the LIST before the flood was answered, nothing after it');
+      assert.ok(shared.log.warnings.some((w) => w.includes(`more than ${MAX_LINES_WITHOUT_EFFECT} requests without effect; closing`)), shared.log.warnings.join('\n'));
+    });
+
+    test('v2: past the budget of unknown or empty lines the server says ERR BAD_REQUEST, then closes', { timeout: 15_000 }, async () => {
+      const client = await harness.connect(shared.port);
+      const lines = Array.from({ length: MAX_LINES_WITHOUT_EFFECT + 10 }, (_, i) => (i % 2 ? Buffer.from('\r\n') : requestLine('NOPE')));
+      await client.send(Buffer.concat([HELLO_PACKET, ...lines]));
+      const { received } = await client.waitForClose();
+      const cursor = new V2Cursor(received);
+      assert.match(cursor.line() ?? '', /^AS\/2 OK /);
+      const replies: string[] = [];
+      for (let line = cursor.line(); line !== undefined; line = cursor.line()) replies.push(line);
+      assert.equal(replies.length, MAX_LINES_WITHOUT_EFFECT + 1);
+      assert.ok(replies.slice(0, -1).every((r) => r.startsWith('ERR UNKNOWN_REQUEST ')), replies.slice(0, 3).join('\n'));
+      assert.equal(replies.at(-1), `ERR BAD_REQUEST more than ${MAX_LINES_WITHOUT_EFFECT} requests without effect; closing`);
     });
   });
 

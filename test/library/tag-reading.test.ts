@@ -13,6 +13,10 @@ import { TestHarness } from '../support/server-harness.js';
 const harness = new TestHarness();
 after(() => harness.cleanup());
 
+/** The sample library with its links resolved, and a sample file's path below it: how readers name files. */
+const SAMPLE_ROOT = fs.realpathSync(SAMPLE_LIBRARY);
+const below = (file: string): string => path.relative(SAMPLE_LIBRARY, file).split(path.sep).join('/');
+
 /** The reference: music-metadata reading the file its own way (async reads), mapped the same way. */
 async function readTags({ absolutePath }: { absolutePath: string }): Promise<AudioTags> {
   return tagsOf(await parseFile(absolutePath, TAG_PARSE_OPTIONS));
@@ -33,32 +37,30 @@ test('blocking reads (for worker threads) give the same tags as music-metadata r
   for (const file of files) {
     const inline = await readTags({ absolutePath: file });
     assert.ok(inline.codec, `${file}: the sample file has format details`);
-    assert.deepEqual(await readTagsBlocking({ absolutePath: file }), inline, file);
+    assert.deepEqual(await readTagsBlocking(SAMPLE_ROOT, below(file)), inline, file);
   }
 });
 
-test('blocking reads give no tags, not an error, for a file that is not audio, is missing, or is a FIFO', async () => {
-  const dir = await harness.tempDir();
-  const junk = path.join(dir, 'junk.mp3');
-  await fsp.writeFile(junk, 'not audio at all');
-  assert.deepEqual(await readTagsBlocking({ absolutePath: junk }), {});
-  assert.deepEqual(await readTagsBlocking({ absolutePath: path.join(dir, 'missing.flac') }), {});
-  const fifo = path.join(dir, 'pipe.ogg');
-  spawnSync('mkfifo', [fifo]);
+test('blocking reads give no tags, not an error, for a file that is not audio; and nothing (undefined: not to be remembered) for one missing or a FIFO', async () => {
+  const dir = fs.realpathSync(await harness.tempDir());
+  await fsp.writeFile(path.join(dir, 'junk.mp3'), 'not audio at all');
+  assert.deepEqual(await readTagsBlocking(dir, 'junk.mp3'), {});
+  assert.equal(await readTagsBlocking(dir, 'missing.flac'), undefined);
+  spawnSync('mkfifo', [path.join(dir, 'pipe.ogg')]);
   // Opened non-blocking and refused as not a regular file: the thread never waits on it.
-  assert.deepEqual(await readTagsBlocking({ absolutePath: fifo }), {});
+  assert.equal(await readTagsBlocking(dir, 'pipe.ogg'), undefined);
 });
 
 test('TagWorkerPool reads the same tags as inline, several files in flight over two workers, and closes', { timeout: 20_000 }, async () => {
   const files = await sampleFiles();
   const pool = new TagWorkerPool({ workers: 2 });
   try {
-    const pooled = await Promise.all([...files, ...files].map((f) => pool.read(f)));
+    const pooled = await Promise.all([...files, ...files].map((f) => pool.read(SAMPLE_ROOT, below(f))));
     for (const [i, file] of [...files, ...files].entries()) assert.deepEqual(pooled[i], await readTags({ absolutePath: file }), file);
   } finally {
     await pool.close();
   }
-  assert.deepEqual(await pool.read(files[0]!), {}, 'a closed pool reads nothing');
+  assert.deepEqual(await pool.read(SAMPLE_ROOT, below(files[0]!)), {}, 'a closed pool reads nothing');
 });
 
 test('TagWorkerPool: a read over the time limit resolves with no tags instead of waiting (its worker is stopped)', { timeout: 20_000 }, async () => {
@@ -67,15 +69,15 @@ test('TagWorkerPool: a read over the time limit resolves with no tags instead of
   const errors: string[] = [];
   const pool = new TagWorkerPool({ workers: 1, timeoutMs: 1, onWorkerError: (err) => errors.push(err.message) });
   try {
-    assert.deepEqual(await pool.read(file!), {}, 'given up: the file itself has tags');
-    assert.deepEqual(errors, [`gave up reading the tags of ${file} after 0.001 s`], 'and the log is told why');
+    assert.deepEqual(await pool.read(SAMPLE_ROOT, below(file!)), {}, 'given up: the file itself has tags');
+    assert.deepEqual(errors, [`gave up reading the tags of ${JSON.stringify(below(file!))} after 0.001 s`], 'and the log is told why');
   } finally {
     await pool.close();
   }
   // The same file with the default limit: it was the limit, not the file.
   const patient = new TagWorkerPool({ workers: 1 });
   try {
-    assert.ok((await patient.read(file!)).codec);
+    assert.ok((await patient.read(SAMPLE_ROOT, below(file!)))?.codec);
   } finally {
     await patient.close();
   }
@@ -112,12 +114,12 @@ test('TagWorkerPool: idle workers stop by themselves and start again when needed
   const [file] = await sampleFiles();
   const pool = new TagWorkerPool({ workers: 2, idleMs: 50 });
   try {
-    assert.ok((await pool.read(file!)).codec);
+    assert.ok((await pool.read(SAMPLE_ROOT, below(file!)))?.codec);
     assert.equal(pool.running, 1, 'one read starts one worker');
     const deadline = Date.now() + 5_000;
     while (pool.running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(pool.running, 0, 'stopped once idle');
-    assert.ok((await pool.read(file!)).codec, 'and started again');
+    assert.ok((await pool.read(SAMPLE_ROOT, below(file!)))?.codec, 'and started again');
   } finally {
     await pool.close();
   }
@@ -129,8 +131,8 @@ test('a process awaiting only tags stays alive until they arrive, and exits by i
   const script = `
     const { TagWorkerPool } = await import(${JSON.stringify(moduleUrl)});
     const pool = new TagWorkerPool({ idleMs: 60_000 });
-    const tags = await pool.read(${JSON.stringify(file)});
-    console.log(tags.codec ? 'tags' : 'none');
+    const tags = await pool.read(${JSON.stringify(SAMPLE_ROOT)}, ${JSON.stringify(below(file!))});
+    console.log(tags?.codec ? 'tags' : 'none');
   `;
   // A script file, not --eval: workers inherit the parent's flags, and --input-type would
   // stop them from loading their own file.

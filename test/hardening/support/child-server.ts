@@ -9,7 +9,8 @@
  * - `stats`: `{"rss": kB, "fds": n, "connections": n, "heapUsed": bytes}` (after a GC when
  *   node runs with --expose-gc);
  * - `fill`: opens /dev/null until EMFILE, `{"filled": n}`;
- * - `release`: closes what `fill` opened, `{"released": n}`.
+ * - `release`: closes what `fill` opened, `{"released": n}`;
+ * - `tags`: waits until the library's tag pass has settled, `{"tagFilesRead": n}`.
  *
  * Server log lines go to stderr. Loaded any other way (the test runner loads every file under
  * dist/test) it does nothing.
@@ -25,6 +26,8 @@ const CHILD_ENV = 'AS_HARDENING_CHILD';
 export interface ChildServerOptions {
   root: string;
   server?: Omit<AudioServerOptions, 'library' | 'log'>;
+  /** Read tags in the background (on worker threads) as the real server does (default false). */
+  readTags?: boolean;
   /** Run the child under `prlimit --nofile=N` (when prlimit is installed). */
   nofile?: number;
 }
@@ -72,7 +75,7 @@ export class ChildServer {
   /** Spawns the child and resolves once it listens. */
   static async start(options: ChildServerOptions): Promise<ChildServer> {
     const script = fileURLToPath(import.meta.url);
-    const nodeArgs = ['--expose-gc', script, JSON.stringify({ root: options.root, server: options.server ?? {} })];
+    const nodeArgs = ['--expose-gc', script, JSON.stringify({ root: options.root, server: options.server ?? {}, readTags: options.readTags ?? false })];
     const [command, args] =
       options.nofile !== undefined && HAS_PRLIMIT ? ['prlimit', [`--nofile=${options.nofile}`, process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
     const child = spawn(command, args, { env: { ...process.env, [CHILD_ENV]: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -110,7 +113,7 @@ export class ChildServer {
     return (await this.command('stats')) as unknown as ChildStats;
   }
 
-  async command(cmd: 'stats' | 'fill' | 'release'): Promise<Record<string, number>> {
+  async command(cmd: 'stats' | 'fill' | 'release' | 'tags'): Promise<Record<string, number>> {
     if (this.exit) throw new Error(`the server child has exited (${JSON.stringify(this.exit)}): ${this.stderrText}`);
     const reply = new Promise<string>((resolve, reject) => {
       const onExit = (): void => reject(new Error(`the server child exited during "${cmd}": ${this.stderrText}`));
@@ -138,9 +141,9 @@ export class ChildServer {
 async function runChild(): Promise<void> {
   const { Library } = await import('../../../src/library/index.js');
   const { AudioServer, createLogger } = await import('../../../src/server/index.js');
-  const options = JSON.parse(process.argv[2]!) as { root: string; server: Omit<AudioServerOptions, 'library' | 'log'> };
+  const options = JSON.parse(process.argv[2]!) as { root: string; server: Omit<AudioServerOptions, 'library' | 'log'>; readTags: boolean };
   const log = createLogger();
-  const library = await Library.open(options.root, { rescanIntervalMs: 0, watchDebounceMs: 0, readTags: false, onSkip: (p, reason) => log.warn(`skipped ${JSON.stringify(p)}: ${reason}`) });
+  const library = await Library.open(options.root, { rescanIntervalMs: 0, watchDebounceMs: 0, readTags: options.readTags, onTagError: (err) => log.warn(`tags: ${err.message}`), onSkip: (p, reason) => log.warn(`skipped ${JSON.stringify(p)}: ${reason}`) });
   const server = new AudioServer({ ...options.server, library, log });
   const address = await server.listen(0, '127.0.0.1');
   const held: number[] = [];
@@ -165,6 +168,9 @@ async function runChild(): Promise<void> {
         reply({ rss, fds, connections: server.connectionCount, heapUsed: process.memoryUsage().heapUsed });
         break;
       }
+      case 'tags':
+        void library.tagsSettled().then(() => reply({ tagFilesRead: library.tagFilesRead }));
+        break;
       case 'fill':
         for (;;) {
           try {

@@ -22,6 +22,13 @@ export function rssKb(pid: number | 'self' = 'self'): number {
   return Number(m[1]);
 }
 
+/** Peak resident set size of `pid` in kB so far (VmHWM): catches a spike between samples. */
+export function peakRssKb(pid: number | 'self' = 'self'): number {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(m[1]);
+}
+
 /**
  * Polls `probe` every 20 ms until `accept(value)`; returns the last value. Fails after
  * `timeoutMs` with `what` and the last value seen (a hang is the bug here, not slowness).
