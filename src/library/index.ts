@@ -6,3 +6,5 @@ export * from './library.js';
 export * from './file-facts-cache.js';
 export * from './file-hasher.js';
 export * from './tag-reader.js';
+export * from './database.js';
+export * from './library-store.js';

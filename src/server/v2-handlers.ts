@@ -54,12 +54,8 @@ export async function sendV2Error(channel: ReplyChannel, code: V2ErrorCode, mess
 
 /** The listing record of one file: path, size, time, and tags and hash when known. */
 export function describeEntry(library: Library, entry: LibraryEntry): V2Entry {
-  const record: V2Entry = { path: entry.path, size: entry.size, mtime: Math.round(entry.mtimeMs) };
-  const tags = library.tags.get(entry);
-  if (tags) Object.assign(record, tags);
-  const sha256 = library.hashes.get(entry);
-  if (sha256) record.sha256 = sha256;
-  return record;
+  for (const record of library.records([entry])) return record;
+  throw new Error('unreachable: one record per entry');
 }
 
 async function answerList2(ctx: V2Context): Promise<V2Outcome> {
@@ -68,9 +64,15 @@ async function answerList2(ctx: V2Context): Promise<V2Outcome> {
   const entries = index.entries;
   await channel.write(encodeV2Line(`OK ${entries.length}`));
   let bytes = 0;
+  // Records come from the library database a batch at a time, not from a copy in memory.
+  const records = library.records(entries)[Symbol.iterator]();
   for (let i = 0; i < entries.length && !channel.closed; i += LIST_BATCH) {
     let text = '';
-    for (const entry of entries.slice(i, i + LIST_BATCH)) text += `${JSON.stringify(describeEntry(library, entry))}\r\n`;
+    for (let n = 0; n < LIST_BATCH; n++) {
+      const next = records.next();
+      if (next.done) break;
+      text += `${JSON.stringify(next.value)}\r\n`;
+    }
     const buf = Buffer.from(text, 'utf8');
     bytes += buf.length;
     await channel.write(buf);
@@ -113,7 +115,7 @@ async function answerGet(path: string, offset: number, requestedLength: number |
     // Like HTTP ranges, a length past the end is cut to what there is.
     const length = Math.min(requestedLength ?? size - offset, size - offset);
     // The file as it is now, not as the scan saw it: the hash must describe these bytes.
-    const now: LibraryEntry = { ...entry, size, mtimeMs: before.mtimeMs };
+    const now: LibraryEntry = { ...entry, size, mtimeMs: before.mtimeMs, ctimeMs: before.ctimeMs, ino: before.ino, dev: before.dev };
     const cached = library.hashes.get(now);
     const hashAsWeGo = !cached && offset === 0 && length === size ? createHash('sha256') : undefined;
 
