@@ -1,5 +1,5 @@
 import readline from 'node:readline';
-import { DEFAULT_RESCAN_INTERVAL_MS, Library, ServerDatabase } from '../library/index.js';
+import { DEFAULT_RESCAN_INTERVAL_MS, Library, openLibraryDatabase, type ServerDatabase } from '../library/index.js';
 import { AudioStreamError, DEFAULT_MAX_REQUEST_LINE, DEFAULT_PORT } from '../protocol/index.js';
 import {
   AudioServer,
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   });
 
   const dataDir = serverDataDir(root, args.data);
-  database = ServerDatabase.open(dataDir, { onSetAside: (message) => log.warn(message) });
+  database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message) });
 
   library = await Library.open(root, {
     rescanIntervalMs,

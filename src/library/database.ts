@@ -44,6 +44,16 @@ export interface OpenDatabaseOptions {
 class NewerSchemaError extends Error {}
 /** The file is a database, but not ours. */
 class ForeignDatabaseError extends Error {}
+/** The file is a database with damaged pages. */
+class DamagedDatabaseError extends Error {}
+
+/** SQLite's codes for a file that is not a database or is damaged. */
+const DAMAGED_CODES = /^SQLITE_(NOTADB|CORRUPT)/;
+
+function unusableFile(err: unknown): boolean {
+  if (err instanceof NewerSchemaError || err instanceof ForeignDatabaseError || err instanceof DamagedDatabaseError) return true;
+  return err instanceof Database.SqliteError && DAMAGED_CODES.test(err.code);
+}
 
 /**
  * The server's SQLite database: one file in the data directory, in WAL mode (readers never
@@ -80,6 +90,9 @@ export class ServerDatabase {
       return ServerDatabase.openFile(file, options);
     } catch (err) {
       if (err instanceof AudioStreamError) throw err;
+      // Only a file that is itself the problem is moved aside; a missing native module, a
+      // full disk or a lock held elsewhere must not cost a good database.
+      if (!unusableFile(err)) throw unavailable(`cannot open the database ${file}`, err);
       const reason: SetAsideReason = err instanceof NewerSchemaError ? 'newer' : err instanceof ForeignDatabaseError ? 'foreign' : 'corrupt';
       const aside = setAside(file, reason, (options.now ?? (() => new Date()))());
       const what = { corrupt: 'is damaged or not a database', foreign: 'belongs to another program', newer: 'was written by a newer version' }[reason];
@@ -112,6 +125,7 @@ export class ServerDatabase {
     try {
       const database = new ServerDatabase(db, file);
       database.check();
+      database.checkComponents(options.components ?? {});
       database.initialise();
       for (const [name, migrations] of Object.entries(options.components ?? {})) database.migrate(name, migrations);
       return database;
@@ -134,7 +148,17 @@ export class ServerDatabase {
     // A truncated or damaged file often opens fine and fails on the pages it lacks: look at
     // every page once now rather than fail mid-service.
     const problems = this.db.pragma('quick_check(1)', { simple: true });
-    if (problems !== 'ok') throw new Error(`integrity check: ${String(problems)}`);
+    if (problems !== 'ok') throw new DamagedDatabaseError(`integrity check: ${String(problems)}`);
+  }
+
+  /** Fails, before anything is written, if a component's schema is newer than its migrations. */
+  private checkComponents(components: Readonly<Record<string, readonly Migration[]>>): void {
+    const exists = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_versions'").get();
+    if (!exists) return;
+    for (const [name, migrations] of Object.entries(components)) {
+      const current = this.schemaVersion(name);
+      if (current > migrations.length) throw new NewerSchemaError(`${name} schema version ${current}, this program knows ${migrations.length}`);
+    }
   }
 
   private initialise(): void {

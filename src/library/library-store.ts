@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { V2Entry } from '../protocol/index.js';
-import type { Migration, ServerDatabase } from './database.js';
+import { ServerDatabase, type Migration, type OpenDatabaseOptions } from './database.js';
 import type { LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
 
@@ -68,6 +68,15 @@ export const LIBRARY_MIGRATIONS: readonly Migration[] = [
     },
   },
 ];
+
+/**
+ * Opens the server database in `dataDir` with the library's schema brought up to date at
+ * open (a library schema newer than this program sets the file aside there, like any
+ * unusable file), plus whatever other components pass their migrations.
+ */
+export function openLibraryDatabase(dataDir: string, options: OpenDatabaseOptions = {}): ServerDatabase {
+  return ServerDatabase.open(dataDir, { ...options, components: { [LIBRARY_COMPONENT]: LIBRARY_MIGRATIONS, ...options.components } });
+}
 
 /** What a reconciliation found, for the log. */
 export interface ReconcileCounts {
