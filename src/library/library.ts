@@ -228,10 +228,10 @@ export class Library {
   }
 
   /**
-   * The v2 listing records of a snapshot's entries, from the database: tags and hash where
-   * they were read under the stat the entry carries.
+   * The v2 listing records of a snapshot's entries, in order, a thousand at a time, from the
+   * database: tags and hash where they were read under the stat the entry carries.
    */
-  records(entries: readonly LibraryEntry[]): Iterable<V2Entry> {
+  records(entries: readonly LibraryEntry[]): Iterable<V2Entry[]> {
     return this.store.records(entries);
   }
 
