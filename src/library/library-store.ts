@@ -67,6 +67,14 @@ export const LIBRARY_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: "each file's LIST2 line, kept ready so a listing is read, not rebuilt",
+    up(db) {
+      // NULL: not made yet; listings then build the line from the columns.
+      db.exec('ALTER TABLE files ADD COLUMN listing TEXT');
+    },
+  },
 ];
 
 /**
@@ -125,7 +133,7 @@ export const MAX_SEARCH_RESULTS = 500;
 const RECORD_COLUMNS = 'path, size, mtime_ms, ctime_ms, inode, dev, tags_read, title, artist, album, track, duration, codec, sample_rate, bitrate, sha256';
 /** A file's path and stat, as positional parameters (see statValues): named ones cost several times more to bind. */
 const IS_FILE = 'path = ? AND size = ? AND mtime_ms = ? AND ctime_ms = ? AND inode = ? AND dev = ?';
-const CLEAR_FACTS = 'tags_read = 0, title = NULL, artist = NULL, album = NULL, album_artist = NULL, track = NULL, disc = NULL, year = NULL, genre = NULL, duration = NULL, codec = NULL, sample_rate = NULL, bitrate = NULL, picture = NULL, sha256 = NULL, artist_id = NULL, album_id = NULL';
+const CLEAR_FACTS = 'tags_read = 0, title = NULL, artist = NULL, album = NULL, album_artist = NULL, track = NULL, disc = NULL, year = NULL, genre = NULL, duration = NULL, codec = NULL, sample_rate = NULL, bitrate = NULL, picture = NULL, sha256 = NULL, artist_id = NULL, album_id = NULL, listing = NULL';
 
 type StatRow = [id: number, path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, dev: number];
 type RecordRow = [
@@ -169,20 +177,27 @@ export class LibraryStore {
       // Positional parameters: binding twenty named ones per file cost more than the update.
       putTags: db.prepare(
         `UPDATE files SET tags_read = 1, title = ?, artist = ?, album = ?, album_artist = ?, track = ?, disc = ?, year = ?, genre = ?,
-         duration = ?, codec = ?, sample_rate = ?, bitrate = ?, picture = ?, artist_id = ?, album_id = ?
-         WHERE path = ? AND size = ? AND mtime_ms = ? AND ctime_ms = ? AND inode = ? AND dev = ?`,
+         duration = ?, codec = ?, sample_rate = ?, bitrate = ?, picture = ?, artist_id = ?, album_id = ?,
+         listing = json_patch(?, json_object('sha256', sha256)) -- a hash already known stays (a null drops the key)
+         WHERE ${IS_FILE}`,
       ),
       artistId: db.prepare('INSERT INTO artists (name) VALUES (?) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id').pluck(),
       albumId: db.prepare('INSERT INTO albums (artist_id, name) VALUES (?, ?) ON CONFLICT (artist_id, name) DO UPDATE SET name = excluded.name RETURNING id').pluck(),
       sha256: db.prepare(`SELECT sha256 FROM files WHERE ${IS_FILE}`).pluck(),
-      putSha256: db.prepare(`UPDATE files SET sha256 = ? WHERE ${IS_FILE}`),
-      clearHashes: db.prepare('UPDATE files SET sha256 = NULL'),
+      putSha256: db.prepare(
+        // Every SET reads the row as it was, so the hash is passed twice.
+        `UPDATE files SET sha256 = ?, listing = json_set(listing, '$.sha256', ?) WHERE ${IS_FILE}`,
+      ),
+      clearHashes: db.prepare("UPDATE files SET sha256 = NULL, listing = json_remove(listing, '$.sha256')"),
       // Keyset pages in the path index's order, which is a scan's order for every path
       // whose characters are all in the Basic Multilingual Plane (see records()).
       recordPage: db.prepare(
         `SELECT ${RECORD_COLUMNS} FROM files WHERE path > ? ORDER BY path LIMIT ${RECORD_BATCH}`,
       ).raw(true),
       record: db.prepare(`SELECT ${RECORD_COLUMNS} FROM files WHERE path = ?`).raw(true),
+      linePage: db.prepare(
+        `SELECT path, size, mtime_ms, ctime_ms, inode, dev, listing, tags_read = 1 OR sha256 IS NOT NULL FROM files WHERE path > ? ORDER BY path LIMIT ${RECORD_BATCH}`,
+      ).raw(true),
       dropOrphanAlbums: db.prepare('DELETE FROM albums WHERE id NOT IN (SELECT album_id FROM files WHERE album_id IS NOT NULL)'),
       dropOrphanArtists: db.prepare(
         'DELETE FROM artists WHERE id NOT IN (SELECT artist_id FROM files WHERE artist_id IS NOT NULL UNION SELECT artist_id FROM albums)',
@@ -352,6 +367,7 @@ export class LibraryStore {
           tags.picture ? 1 : 0,
           artistId,
           albumId,
+          JSON.stringify(withTags({ path: identity.path, size: identity.size, mtime: Math.round(identity.mtimeMs) }, tags)),
           identity.path,
           identity.size,
           identity.mtimeMs,
@@ -383,7 +399,7 @@ export class LibraryStore {
 
   /** Records a SHA-256 computed under `identity`; false when the database knows the file under another stat. */
   putSha256(identity: FileIdentity, sha256: string): boolean {
-    return this.statements.putSha256.run(sha256, ...statValues(identity)).changes > 0;
+    return this.statements.putSha256.run(sha256, sha256, ...statValues(identity)).changes > 0;
   }
 
   /** Forgets every SHA-256 (a forced full rescan recomputes them on demand). */
@@ -423,6 +439,41 @@ export class LibraryStore {
         out[k] = recordOf(entry, row);
       }
       yield out;
+    }
+  }
+
+  /**
+   * The LIST2 lines of `entries` (each ending in CR LF), a thousand a string, from the lines
+   * kept in the database: a listing reads one text per file instead of building and encoding
+   * a record. A line is used only when the row's stat is the entry's; any other is built.
+   */
+  *listingLines(entries: readonly LibraryEntry[]): Generator<string> {
+    this.flushTags();
+    const s = this.statements;
+    type LineRow = [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, dev: number, listing: string | null, facts: number];
+    let page: LineRow[] = [];
+    let at = 0;
+    let after = '';
+    let more = true;
+    for (let i = 0; i < entries.length; i += RECORD_BATCH) {
+      const end = Math.min(entries.length, i + RECORD_BATCH);
+      let text = '';
+      for (let k = i; k < end; k++) {
+        const entry = entries[k]!;
+        if (at === page.length && more) {
+          page = s.linePage.all(after) as LineRow[];
+          at = 0;
+          more = page.length === RECORD_BATCH;
+          if (page.length > 0) after = page[page.length - 1]![0];
+        }
+        const row = at < page.length && page[at]![0] === entry.path ? page[at++] : undefined;
+        const same = row !== undefined && row[1] === entry.size && row[2] === entry.mtimeMs && row[3] === entry.ctimeMs && row[4] === entry.ino && row[5] === entry.dev;
+        if (same && row[6] !== null) text += row[6];
+        else if (same && row[7] === 0) text += JSON.stringify({ path: entry.path, size: entry.size, mtime: Math.round(entry.mtimeMs) });
+        else text += JSON.stringify(recordOf(entry, s.record.get(entry.path) as RecordRow | undefined));
+        text += '\r\n';
+      }
+      yield text;
     }
   }
 
@@ -477,6 +528,19 @@ export class LibraryStore {
   close(): void {
     this.flushTags();
   }
+}
+
+/** A listing record with the tags a listing shows, in the order recordOf puts them. */
+function withTags(record: V2Entry, tags: AudioTags): V2Entry {
+  if (tags.title !== undefined) record.title = tags.title;
+  if (tags.artist !== undefined) record.artist = tags.artist;
+  if (tags.album !== undefined) record.album = tags.album;
+  if (tags.track !== undefined) record.track = tags.track;
+  if (tags.duration !== undefined) record.duration = tags.duration;
+  if (tags.codec !== undefined) record.codec = tags.codec;
+  if (tags.sampleRate !== undefined) record.sampleRate = tags.sampleRate;
+  if (tags.bitrate !== undefined) record.bitrate = tags.bitrate;
+  return record;
 }
 
 /** The listing record of an entry: tags and hash only if the row's stat is the entry's. */

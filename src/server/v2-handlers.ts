@@ -61,11 +61,9 @@ async function answerList2(ctx: V2Context): Promise<V2Outcome> {
   const entries = index.entries;
   await channel.write(encodeV2Line(`OK ${entries.length}`));
   let bytes = 0;
-  // Records come from the library database a batch at a time, not from a copy in memory.
-  for (const batch of library.records(entries)) {
+  // Lines come from the library database a thousand at a time, not from a copy in memory.
+  for (const text of library.listingLines(entries)) {
     if (channel.closed) break;
-    let text = '';
-    for (const record of batch) text += `${JSON.stringify(record)}\r\n`;
     const buf = Buffer.from(text, 'utf8');
     bytes += buf.length;
     await channel.write(buf);

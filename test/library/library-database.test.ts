@@ -46,7 +46,11 @@ async function run(root: string, dataDir: string, options: LibraryOptions = {}):
 }
 
 function records(library: Library): V2Entry[] {
-  return [...library.records(library.current.entries)].flat();
+  const records = [...library.records(library.current.entries)].flat();
+  // The LIST2 lines kept in the database say the same as the records built from the columns.
+  const lines = [...library.listingLines(library.current.entries)].join('').split('\r\n').slice(0, -1);
+  assert.deepEqual(lines.map((line) => JSON.parse(line) as V2Entry), records);
+  return records;
 }
 
 describe('library database', () => {
