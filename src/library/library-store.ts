@@ -227,9 +227,11 @@ export class LibraryStore {
   knownEntries(root: string): LibraryEntry[] {
     if (this.statements.meta.get('root') !== root) return [];
     const prefix = root.endsWith('/') ? root : root + '/';
-    const entries = (this.statements.allStatsByPath.all() as StatRow[]).map(
-      ([, path, size, mtimeMs, ctimeMs, ino, dev]): LibraryEntry => ({ path, absolutePath: prefix + path, size, mtimeMs, ctimeMs, ino, dev }),
-    );
+    // Row by row: a hundred thousand rows read at once would sit on the heap beside the entries.
+    const entries: LibraryEntry[] = [];
+    for (const [, path, size, mtimeMs, ctimeMs, ino, dev] of this.statements.allStatsByPath.iterate() as IterableIterator<StatRow>) {
+      entries.push({ path, absolutePath: prefix + path, size, mtimeMs, ctimeMs, ino, dev });
+    }
     // SQLite orders by UTF-8 bytes, a scan by UTF-16 code units: the same but for characters
     // beyond the Basic Multilingual Plane, so the sort is needed only when one shows up.
     let sorted = true;
