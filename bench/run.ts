@@ -4,7 +4,7 @@
  *   node dist/bench/run.js [--only 1,3] [--quick] [--profile DIR] [--json FILE] [--read-chunk BYTES]
  *
  * Runs the scenarios of docs/BENCHMARKS.md against real processes on loopback, prints a
- * table, and writes bench/results.json (after a full run, or to --json). Bounded to 10
+ * table, and writes bench/results.json (after a full run, or to --json). Bounded to 20
  * minutes; every child is stopped and every temporary file removed on the way out, on
  * failure too.
  */
@@ -26,10 +26,11 @@ import { manyClients } from './scenarios/many-clients.js';
 import { playerIpc } from './scenarios/player-ipc.js';
 import { startup } from './scenarios/startup.js';
 import { streamThroughput } from './scenarios/stream-throughput.js';
+import { restart } from './scenarios/restart.js';
 import { tagScan } from './scenarios/tag-scan.js';
 import { tlsAndLogin } from './scenarios/tls-and-login.js';
 
-const TOTAL_LIMIT_MS = 10 * 60 * 1000;
+const TOTAL_LIMIT_MS = 20 * 60 * 1000;
 
 interface Scenario {
   id: string;
@@ -49,6 +50,7 @@ const SCENARIOS: Scenario[] = [
   { id: '8', title: 'time to the first listing', limitMs: 60_000, run: firstListingScenario },
   { id: '9', title: 'playing through mpv over its IPC', limitMs: 240_000, run: playerIpc },
   { id: '10', title: 'TLS and login', limitMs: 180_000, run: tlsAndLogin },
+  { id: '11', title: 'restart on the library database, with MPD side by side', limitMs: 600_000, run: restart },
 ];
 
 const { values: args } = parseArgs({

@@ -61,7 +61,7 @@ for (const entry of library.current.entries) {
   if (tags?.title && tags.artist && tags.album && tags.track) counts.complete++;
   if (tags?.title) titles.add(tags.title);
 }
-const cacheSize = library.tags.size;
+const cacheSize = library.store.counts().tagged;
 
 const rescan = async (): Promise<TagScanRescan> => {
   const before = library.current;

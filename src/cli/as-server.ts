@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline';
-import { DEFAULT_RESCAN_INTERVAL_MS, Library } from '../library/index.js';
+import { DEFAULT_RESCAN_INTERVAL_MS, Library, openLibraryDatabase, type ServerDatabase } from '../library/index.js';
 import { AudioStreamError, DEFAULT_MAX_REQUEST_LINE, DEFAULT_PORT } from '../protocol/index.js';
 import {
   AudioServer,
@@ -12,6 +14,7 @@ import {
 import { exitWithError, parseCommandLine, parsePort, parseSeconds } from './args.js';
 import { loadServerSecurity } from './server-security.js';
 import { USER_HELP, runUserCommand } from './user-command.js';
+import { serverDataDir } from './xdg-dirs.js';
 
 const HELP = `Usage: as-server [options]
        as-server user add|passwd|remove|list ...   (accounts; as-server user --help)
@@ -23,6 +26,9 @@ Options:
   -l, --library DIR      directory to serve (default ./library)
       --host ADDRESS     address to bind (default: all interfaces)
       --rescan SECONDS   rescan the library this often (default ${DEFAULT_RESCAN_INTERVAL_MS / 1000}; 0 = never)
+      --data DIR         where the library database is kept (default: one folder per
+                         library under $XDG_DATA_HOME/audiostream, ~/.local/share/audiostream)
+      --rescan-now       scan before serving and read every file's tags again
       --max-request-line BYTES
                          longest request line accepted (default ${DEFAULT_MAX_REQUEST_LINE})
       --idle-timeout SECONDS
@@ -43,7 +49,7 @@ Options:
   -q, --quiet            log warnings only, not each connection and request
   -h, --help             show this help
 
-Stop it with q + Enter, Ctrl-C or SIGTERM.
+Stop it with q + Enter, Ctrl-C or SIGTERM. SIGHUP rescans fully (every file's tags read again).
 `;
 
 async function main(): Promise<void> {
@@ -60,6 +66,7 @@ async function main(): Promise<void> {
     library: { type: 'string', short: 'l' },
     host: { type: 'string' },
     rescan: { type: 'string' },
+    'rescan-now': { type: 'boolean' },
     'max-request-line': { type: 'string' },
     'idle-timeout': { type: 'string' },
     'request-timeout': { type: 'string' },
@@ -89,16 +96,32 @@ async function main(): Promise<void> {
   let stopping = false;
   let library: Library | undefined;
   let server: AudioServer | undefined;
+  let database: ServerDatabase | undefined;
   const stop = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.warn(`as-server: stopping (${why})`);
     library?.close();
     await server?.close();
+    database?.close();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    if (!library) return;
+    log.warn('as-server: SIGHUP: full rescan (every file read again)');
+    library.rescanFully().catch((err) => log.warn(`rescan failed: ${(err as Error).message ?? err}`));
+  });
+
+  const openDatabase = (realRoot: string): ServerDatabase => {
+    const dataDir = serverDataDir(root, args.data);
+    if (isInside(dataDir, realRoot)) {
+      throw new AudioStreamError('USAGE', `--data ${dataDir} is inside the library: the server never writes into the music folder; pass a directory outside it`);
+    }
+    database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message) });
+    return database;
+  };
 
   library = await Library.open(root, {
     rescanIntervalMs,
@@ -106,6 +129,14 @@ async function main(): Promise<void> {
     onChange: (index, previous) => log.info(`library rescanned: ${index.entries.length} files (was ${previous.entries.length})`),
     onScanError: (err) => log.warn(`rescan failed: ${(err as Error).message ?? err}`),
     onTagError: (err) => log.warn(`tags: ${err.message}`),
+    database: openDatabase,
+    rescanNow: args['rescan-now'] ?? false,
+    onScanStart: ({ full }) => log.info(`scan started${full ? ' (full: every file read again)' : ''}`),
+    onScanEnd: (scan) =>
+      log.warn(
+        `scan ended in ${(scan.ms / 1000).toFixed(2)} s: ${scan.files} files, ${scan.added} new, ${scan.changed} changed, ${scan.renamed} renamed, ${scan.removed} removed`,
+      ),
+    onTagPassEnd: (pass) => log.warn(`tags read from ${pass.files} file${pass.files === 1 ? '' : 's'} in ${(pass.ms / 1000).toFixed(2)} s`),
     onWatchError: (err) => log.warn(`cannot watch the library (${(err as NodeJS.ErrnoException).code ?? err}): changes show at the next periodic rescan`),
   });
   const security = await loadServerSecurity({ root, data: args.data, tlsCert: args['tls-cert'], tlsKey: args['tls-key'], allowV1From: args['allow-v1-from'] });
@@ -122,7 +153,7 @@ async function main(): Promise<void> {
   }
   const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
   const count = library.current.entries.length;
-  log.warn(`as-server: serving ${count} file${count === 1 ? '' : 's'} from ${root} on ${where}${process.stdin.isTTY ? ' (q + Enter to stop)' : ''}`);
+  log.warn(`as-server: serving ${count} file${count === 1 ? '' : 's'} from ${root} on ${where} (database ${database?.file})${process.stdin.isTTY ? ' (q + Enter to stop)' : ''}`);
   for (const line of await security.describe()) log.warn(`as-server: ${line}`);
 
   // `q` + Enter stops; end of input does not (a service runs with stdin from /dev/null).
@@ -131,6 +162,24 @@ async function main(): Promise<void> {
     if (line.trim().toLowerCase() === 'q') void stop('q');
   });
   input.on('close', () => {});
+}
+
+/** True when `dir` (resolved through any links that exist) is `root` or below it. */
+function isInside(dir: string, root: string): boolean {
+  let real = path.resolve(dir);
+  // The data directory may not exist yet: resolve its deepest existing ancestor.
+  for (let probe = real, rest = ''; ; ) {
+    try {
+      real = path.join(fs.realpathSync(probe), rest);
+      break;
+    } catch {
+      const parent = path.dirname(probe);
+      if (parent === probe) break;
+      rest = path.join(path.basename(probe), rest);
+      probe = parent;
+    }
+  }
+  return real === root || real.startsWith(root + path.sep);
 }
 
 function parseCount(value: string | undefined, fallback: number, what: string): number {

@@ -1,36 +1,77 @@
 import type { LibraryEntry } from './scan.js';
 
+/** What identifies a file's content: its path and everything stat says changes with a write. */
+export type FactIdentity = Pick<LibraryEntry, 'path' | 'absolutePath' | 'size' | 'mtimeMs' | 'ctimeMs' | 'ino' | 'dev'>;
+
+/** Where facts are kept for good (the library database); `save` is false when it declines one. */
+export interface FactBacking<T> {
+  load(identity: FactIdentity): T | undefined;
+  save(identity: FactIdentity, value: T): boolean;
+}
+
+/**
+ * Facts beyond the database, for files whose stat differs from the one it knows (changed
+ * since the last scan): kept in memory, this many at most, oldest dropped first.
+ */
+const MAX_LOOSE_FACTS = 4096;
+
 /**
  * Facts computed from a file's content (its hash, its tags), remembered by the file's
- * identity: path, size and modification time. A file that changes gets a new identity,
- * so a stale fact is never served; computing one fact twice at once shares the work.
+ * identity: path, size, modification and status-change times, inode and device. A file
+ * that changes gets a new identity, so a stale fact is never served (a rewrite that keeps
+ * size and mtime still moves ctime); computing one fact twice at once shares the work.
+ * Facts live in the backing (the database); those it declines are held in a small memory.
  */
 export class FileFactsCache<T> {
-  private readonly facts = new Map<string, T>();
+  private readonly backing: FactBacking<T>;
+  private readonly loose = new Map<string, T>();
   private readonly inFlight = new Map<string, Promise<T>>();
 
-  static identity(entry: Pick<LibraryEntry, 'absolutePath' | 'size' | 'mtimeMs'>): string {
-    return `${entry.size}:${entry.mtimeMs}:${entry.absolutePath}`;
+  constructor(backing: FactBacking<T>) {
+    this.backing = backing;
   }
 
-  get(entry: Pick<LibraryEntry, 'absolutePath' | 'size' | 'mtimeMs'>): T | undefined {
-    return this.facts.get(FileFactsCache.identity(entry));
+  static identity(entry: FactIdentity): string {
+    return `${entry.size}:${entry.mtimeMs}:${entry.ctimeMs}:${entry.dev}:${entry.ino}:${entry.absolutePath}`;
   }
 
-  set(entry: Pick<LibraryEntry, 'absolutePath' | 'size' | 'mtimeMs'>, value: T): void {
-    this.facts.set(FileFactsCache.identity(entry), value);
+  get(entry: FactIdentity): T | undefined {
+    return this.backing.load(entry) ?? this.loose.get(FileFactsCache.identity(entry));
   }
 
-  /** The cached fact, or `compute()`'s result (cached once it resolves). */
-  obtain(entry: Pick<LibraryEntry, 'absolutePath' | 'size' | 'mtimeMs'>, compute: () => Promise<T>): Promise<T> {
+  set(entry: FactIdentity, value: T): void {
+    if (this.backing.save(entry, value)) return;
     const key = FileFactsCache.identity(entry);
-    if (this.facts.has(key)) return Promise.resolve(this.facts.get(key)!);
+    this.loose.delete(key);
+    this.loose.set(key, value);
+    if (this.loose.size > MAX_LOOSE_FACTS) this.loose.delete(this.loose.keys().next().value!);
+  }
+
+  /** The known fact, or `compute()`'s result (kept once it resolves). */
+  obtain(entry: FactIdentity, compute: () => Promise<T>): Promise<T> {
+    const known = this.get(entry);
+    if (known !== undefined) return Promise.resolve(known);
+    return this.compute(entry, compute);
+  }
+
+  /** `compute()`'s result, kept, whatever is known already (a forced rescan). */
+  refresh(entry: FactIdentity, compute: () => Promise<T>): Promise<T> {
+    return this.compute(entry, compute);
+  }
+
+  /** Forgets the facts held in memory (those in the backing are its business). */
+  forgetLoose(): void {
+    this.loose.clear();
+  }
+
+  private compute(entry: FactIdentity, compute: () => Promise<T>): Promise<T> {
+    const key = FileFactsCache.identity(entry);
     let pending = this.inFlight.get(key);
     if (!pending) {
       pending = compute().then(
         (value) => {
-          this.facts.set(key, value);
           this.inFlight.delete(key);
+          this.set(entry, value);
           return value;
         },
         (err: unknown) => {
@@ -41,15 +82,5 @@ export class FileFactsCache<T> {
       this.inFlight.set(key, pending);
     }
     return pending;
-  }
-
-  /** Forgets facts of files no longer in the library, so the cache does not grow forever. */
-  retainOnly(entries: readonly LibraryEntry[]): void {
-    const live = new Set(entries.map((e) => FileFactsCache.identity(e)));
-    for (const key of this.facts.keys()) if (!live.has(key)) this.facts.delete(key);
-  }
-
-  get size(): number {
-    return this.facts.size;
   }
 }

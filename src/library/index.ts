@@ -8,3 +8,6 @@ export * from './file-hasher.js';
 export * from './tag-reader.js';
 export * from './safe-open.js';
 export * from './library-watcher.js';
+export * from './database.js';
+export * from './library-store.js';
+export * from './tag-text-limit.js';

@@ -38,12 +38,20 @@ export class LibraryIndex {
     return this.v1ListReplyCache;
   }
 
-  /** True when both snapshots list the same files with the same sizes and times. */
+  /** True when both snapshots list the same files with the same stat (size, times, inode, device). */
   sameAs(other: LibraryIndex): boolean {
     if (other.entries.length !== this.entries.length) return false;
     return this.entries.every((e, i) => {
       const o = other.entries[i]!;
-      return e.path === o.path && e.size === o.size && e.mtimeMs === o.mtimeMs && e.absolutePath === o.absolutePath;
+      return (
+        e.path === o.path &&
+        e.size === o.size &&
+        e.mtimeMs === o.mtimeMs &&
+        e.ctimeMs === o.ctimeMs &&
+        e.ino === o.ino &&
+        e.dev === o.dev &&
+        e.absolutePath === o.absolutePath
+      );
     });
   }
 }

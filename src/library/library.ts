@@ -1,8 +1,10 @@
 import { promises as fsp, type Stats } from 'node:fs';
-import { AudioStreamError } from '../protocol/index.js';
-import { FileFactsCache } from './file-facts-cache.js';
+import { AudioStreamError, type V2Entry } from '../protocol/index.js';
+import { ServerDatabase } from './database.js';
+import { FileFactsCache, type FactIdentity } from './file-facts-cache.js';
 import { sha256OfOpenFile } from './file-hasher.js';
 import { LibraryIndex } from './library-index.js';
+import { LibraryStore, type ReconcileCounts } from './library-store.js';
 import { DEFAULT_WATCH_MAX_DELAY_MS, LibraryWatcher, directoryIdentity } from './library-watcher.js';
 import { openLibraryFile, type OpenedLibraryFile } from './safe-open.js';
 import { scanLibrary, type LibraryEntry } from './scan.js';
@@ -29,6 +31,25 @@ export interface LibraryOptions {
   onWatchError?: (err: unknown) => void;
   /** A tag-reading thread failed or gave up on a file (those files show no tags). */
   onTagError?: (err: Error) => void;
+  /**
+   * Where the library is remembered between runs (database.ts), or a function that opens it,
+   * called once the library directory is known to exist (so a mistyped -l creates nothing);
+   * without one, a database in memory, forgotten at exit.
+   */
+  database?: ServerDatabase | ((realRoot: string) => ServerDatabase);
+  /** Ignore what the database knows: scan first and read every file's tags again. */
+  rescanNow?: boolean;
+  /** A scan started (for the log). */
+  onScanStart?: (scan: { full: boolean }) => void;
+  /** A scan ended, with what it found changed since the database last knew the library. */
+  onScanEnd?: (scan: ScanReport) => void;
+  /** A tag pass that read at least one file ended. */
+  onTagPassEnd?: (pass: { files: number; ms: number }) => void;
+}
+
+export interface ScanReport extends ReconcileCounts {
+  full: boolean;
+  ms: number;
 }
 
 /**
@@ -62,17 +83,30 @@ export class Library {
   private readonly tagWorkers: TagWorkerPool;
   /** The library root with every link resolved: what "inside the library" means. */
   private realRoot = '';
-  /** SHA-256 of each file, by identity (path, size, mtime): computed once, served many times. */
-  readonly hashes = new FileFactsCache<string>();
-  /** Tags of each file, by identity, read in the background after each scan. */
-  readonly tags = new FileFactsCache<AudioTags>();
+  /** What is remembered about each file, its albums and artists (library-store.ts). */
+  readonly store: LibraryStore;
+  /** SHA-256 of each file, by identity (path and stat): computed once, kept in the database. */
+  readonly hashes: FileFactsCache<string>;
+  /** Tags of each file, by identity, read in the background after each scan and kept in the database. */
+  readonly tags: FileFactsCache<AudioTags>;
   /** Files whose tags were read (cache misses: tag passes and INFO), for logs and the benchmark. */
   tagFilesRead = 0;
+  /** The next scan also reads every file's tags again and forgets every hash. */
+  private fullScanPending = false;
 
-  private constructor(root: string, index: LibraryIndex, options: LibraryOptions) {
+  private constructor(root: string, index: LibraryIndex, options: LibraryOptions, store: LibraryStore) {
     this.root = root;
     this.current = index;
     this.options = options;
+    this.store = store;
+    this.hashes = new FileFactsCache<string>({ load: (id) => store.sha256(id), save: (id, sha256) => store.putSha256(id, sha256) });
+    this.tags = new FileFactsCache<AudioTags>({
+      load: (id) => store.tags(id),
+      save: (id, tags) => {
+        store.putTags(id, tags);
+        return true;
+      },
+    });
     this.tagWorkers = new TagWorkerPool(options.onTagError ? { onWorkerError: options.onTagError } : {});
   }
 
@@ -87,20 +121,51 @@ export class Library {
     if (!stats.isDirectory()) {
       throw new AudioStreamError('LIBRARY_NOT_FOUND', `"${root}" is not a directory: pass -l DIR with the folder of your music`);
     }
+    const realRoot = await fsp.realpath(root);
+    const database = typeof options.database === 'function' ? options.database(realRoot) : options.database;
+    const store = new LibraryStore(database ?? ServerDatabase.inMemory());
+    const known = options.rescanNow ? [] : store.knownEntries(realRoot);
+    if (known.length > 0) {
+      // What the last run knew is served at once (its tags and hashes were read under the
+      // stat each record carries); the scan that checks it against the disk starts now and
+      // swaps in its result like any rescan.
+      const library = new Library(root, new LibraryIndex(known), options, store);
+      library.realRoot = realRoot;
+      library.startTimer();
+      const remembered = library.current;
+      void library
+        .rescan()
+        .then((index) => {
+          if (index === remembered) library.startTagPass(); // unchanged: only what a crash left unread
+        })
+        .catch((err) => options.onScanError?.(err));
+      return library;
+    }
+    const started = performance.now();
+    options.onScanStart?.({ full: options.rescanNow === true });
     const directories = new Map<string, string>();
     const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(options.onSkip ? { onSkip: options.onSkip } : {}) };
-    const library = new Library(root, new LibraryIndex(await scanLibrary(root, scanOptions)), options);
-    library.realRoot = await fsp.realpath(root);
+    const entries = await scanLibrary(root, scanOptions);
+    const counts = store.reconcile(realRoot, entries);
+    if (options.rescanNow) store.clearHashes();
+    options.onScanEnd?.({ ...counts, full: options.rescanNow === true, ms: performance.now() - started });
+    const library = new Library(root, new LibraryIndex(entries), options, store);
+    library.realRoot = realRoot;
+    library.startTimer();
+    library.watchDirectories(directories);
+    library.startTagPass(options.rescanNow === true);
+    return library;
+  }
+
+  private startTimer(): void {
+    const options = this.options;
     const interval = options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
     if (interval > 0) {
-      library.timer = setInterval(() => {
-        library.rescan().catch((err) => options.onScanError?.(err));
+      this.timer = setInterval(() => {
+        this.rescan().catch((err) => options.onScanError?.(err));
       }, interval);
-      library.timer.unref();
+      this.timer.unref();
     }
-    library.watchDirectories(directories);
-    library.startTagPass();
-    return library;
   }
 
   /**
@@ -118,26 +183,49 @@ export class Library {
     const { handle, stat } = await this.openFile(entry);
     try {
       // Keyed by the file as it is now, not as the last scan saw it.
-      return await this.hashes.obtain({ absolutePath: entry.absolutePath, size: stat.size, mtimeMs: stat.mtimeMs }, () => sha256OfOpenFile(handle));
+      const { size, mtimeMs, ctimeMs, ino, dev } = stat;
+      return await this.hashes.obtain({ path: entry.path, absolutePath: entry.absolutePath, size, mtimeMs, ctimeMs, ino, dev }, () => sha256OfOpenFile(handle));
     } finally {
       await handle.close();
     }
   }
 
-  /** The tags of a file, from the cache or read once (on a worker thread). */
-  async readTags(entry: LibraryEntry): Promise<AudioTags> {
-    try {
-      return await this.tags.obtain(entry, async () => {
-        this.tagFilesRead++;
-        const tags = await this.tagWorkers.read(this.realRoot, entry.path);
-        // Not opened (a link out of the library, gone): nothing is cached, so nothing from
-        // outside can stay in the listing, and the next pass tries again.
-        if (tags === undefined) throw new Error('not opened');
-        return tags;
-      });
-    } catch {
-      return {};
-    }
+  /**
+   * The tags of a file, from the database or read once (on a worker thread). A read that
+   * could not be made (the library closed meanwhile, or the file could not be opened safely)
+   * gives no tags and keeps nothing: a read cut short must not be kept as "no tags".
+   */
+  readTags(entry: LibraryEntry): Promise<AudioTags> {
+    return this.tags.obtain(entry, () => this.readTagsFromFile(entry)).catch(() => ({}));
+  }
+
+  private async readTagsFromFile(entry: FactIdentity & { path: string }): Promise<AudioTags> {
+    this.tagFilesRead++;
+    const tags = await this.tagWorkers.read(this.realRoot, entry.path);
+    if (this.closed) throw new AudioStreamError('UNREADABLE', 'the library closed while tags were being read');
+    // Not opened (a link out of the library, gone): nothing is kept, so nothing from outside
+    // can stay in the listing, and the next pass tries again.
+    if (tags === undefined) throw new AudioStreamError('UNSAFE_PATH', `"${entry.path}" could not be opened safely for its tags`);
+    return tags;
+  }
+
+  /**
+   * The v2 listing records of a snapshot's entries, in order, a thousand at a time, from the
+   * database: tags and hash where they were read under the stat the entry carries.
+   */
+  records(entries: readonly LibraryEntry[]): Iterable<V2Entry[]> {
+    return this.store.records(entries);
+  }
+
+  /** The LIST2 lines of a snapshot's entries, in order, a thousand a string (CR LF after each). */
+  listingLines(entries: readonly LibraryEntry[]): Iterable<string> {
+    return this.store.listingLines(entries);
+  }
+
+  /** Scans again, re-reading every file's tags and forgetting every hash (--rescan-now, SIGHUP). */
+  rescanFully(): Promise<LibraryIndex> {
+    this.fullScanPending = true;
+    return this.rescan();
   }
 
   /** Resolves when tags of the current snapshot have been read (as far as they can be). */
@@ -145,13 +233,18 @@ export class Library {
     return this.tagPass;
   }
 
-  private startTagPass(): void {
+  private startTagPass(full = false): void {
     if (this.options.readTags === false) return;
     const index = this.current;
     const previous = this.tagPass;
     this.tagPass = (async () => {
       await previous;
-      const todo = index.entries.filter((e) => this.tags.get(e) === undefined);
+      if (this.closed) return;
+      // The database says which files lack tags for their current stat: after a restart,
+      // only those changed, added, or left unread by a crash.
+      const untagged = full ? undefined : this.store.untaggedPaths();
+      const todo = untagged ? index.entries.filter((e) => untagged.has(e.path)) : index.entries;
+      const started = performance.now();
       let next = 0;
       const lane = async (): Promise<void> => {
         while (next < todo.length) {
@@ -160,12 +253,16 @@ export class Library {
           while (this.scanning) await this.scanning.catch(() => undefined);
           if (this.closed) return;
           const entry = todo[next++]!;
-          await this.readTags(entry);
+          await (full ? this.tags.refresh(entry, () => this.readTagsFromFile(entry)) : this.readTags(entry)).catch(() => undefined);
         }
       };
       await Promise.all(Array.from({ length: Math.min(TAG_READ_CONCURRENCY, todo.length) }, lane));
-      this.tags.retainOnly(index.entries);
-      this.hashes.retainOnly(index.entries);
+      if (this.closed) return;
+      this.store.flushTags();
+      // Albums and artists go only once every file's tags are known again, so one whose
+      // files were merely touched keeps its id.
+      if (this.current === index) this.store.dropOrphans();
+      if (todo.length > 0) this.options.onTagPassEnd?.({ files: todo.length, ms: performance.now() - started });
     })();
   }
 
@@ -192,16 +289,31 @@ export class Library {
       this.rescanAgain = true;
       return this.scanning;
     }
+    const full = this.fullScanPending;
+    this.fullScanPending = false;
     this.scanning = (async () => {
       try {
+        const started = performance.now();
+        this.options.onScanStart?.({ full });
         const directories = new Map<string, string>();
         const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(this.options.onSkip ? { onSkip: this.options.onSkip } : {}) };
         const next = new LibraryIndex(await scanLibrary(this.root, scanOptions));
         this.watchDirectories(directories);
         const previous = this.current;
-        if (next.sameAs(previous)) return previous; // keep the cached LIST reply
+        // The database holds what `previous` shows: an unchanged scan has nothing to write.
+        const unchanged = next.sameAs(previous);
+        const counts = unchanged ? { files: next.entries.length, added: 0, changed: 0, renamed: 0, removed: 0 } : this.store.reconcile(this.realRoot, next.entries);
+        if (full) {
+          this.store.clearHashes();
+          this.hashes.forgetLoose();
+        }
+        this.options.onScanEnd?.({ ...counts, full, ms: performance.now() - started });
+        if (unchanged) {
+          if (full) this.startTagPass(true);
+          return previous; // keep the cached LIST reply
+        }
         this.current = next;
-        this.startTagPass();
+        this.startTagPass(full);
         this.options.onChange?.(next, previous);
         return next;
       } finally {
@@ -220,6 +332,9 @@ export class Library {
     this.timer = undefined;
     this.closed = true;
     void this.tagWorkers.close();
+    // The database stays open: its owner closes it (an in-memory one goes with the library
+    // object), and a closed library still answers from it.
+    this.store.close();
     this.watcher?.close();
   }
 }

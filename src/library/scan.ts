@@ -9,6 +9,13 @@ export interface LibraryEntry {
   readonly absolutePath: string;
   readonly size: number;
   readonly mtimeMs: number;
+  /**
+   * Status-change time, inode and device: with size and mtime, what says a file is unchanged
+   * (a rewrite that restores size and mtime still moves ctime; a rename keeps the inode).
+   */
+  readonly ctimeMs: number;
+  readonly ino: number;
+  readonly dev: number;
 }
 
 export interface ScanOptions {
@@ -102,14 +109,14 @@ export async function scanLibrary(root: string, options: ScanOptions = {}): Prom
           return;
         }
         if (stats.isDirectory()) addSubdir(abs, rel);
-        else if (stats.isFile() && isAudioFileName(name)) entries.push({ path: rel, absolutePath: abs, size: stats.size, mtimeMs: stats.mtimeMs });
+        else if (stats.isFile() && isAudioFileName(name)) entries.push(entryOf(rel, abs, stats));
       }),
       STAT_CONCURRENCY,
     );
     await statEach(
       files,
       STAT_CONCURRENCY,
-      ([abs, rel], stats) => entries.push({ path: rel, absolutePath: abs, size: stats.size, mtimeMs: stats.mtimeMs }),
+      ([abs, rel], stats) => entries.push(entryOf(rel, abs, stats)),
       ([, rel], err) => onSkip(rel, `cannot stat (${errorCode(err)})`),
     );
     // Stats finish in any order; walk subdirectories in name order so that which of two
@@ -170,6 +177,10 @@ function statEach<T extends [string, ...unknown[]]>(
     if (files.length === 0) resolve();
     for (let i = 0; i < Math.min(limit, files.length); i++) start();
   });
+}
+
+function entryOf(rel: string, abs: string, stats: Stats): LibraryEntry {
+  return { path: rel, absolutePath: abs, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, dev: stats.dev };
 }
 
 function errorCode(err: unknown): string {

@@ -3,10 +3,18 @@ import type { IAudioMetadata } from 'music-metadata';
 import type { SyncFileTokenizer } from './sync-file-tokenizer.js';
 
 /**
- * What the listing shows about a file beyond its path: tags and technical details, the
- * fields of a v2 listing record that come from the file's content.
+ * What is read from a file's content: the fields of a v2 listing record beyond path, size,
+ * time and hash, and what the library database keeps besides (albums and artists are
+ * derived from album artist, artist and album).
  */
-export type AudioTags = Omit<V2Entry, 'path' | 'size' | 'mtime' | 'sha256'>;
+export type AudioTags = Omit<V2Entry, 'path' | 'size' | 'mtime' | 'sha256'> & {
+  albumArtist?: string;
+  disc?: number;
+  year?: number;
+  genre?: string;
+  /** The file embeds a picture (cover art). */
+  picture?: boolean;
+};
 
 // music-metadata is loaded on first use, so that starting the server or the client's
 // --help does not pay for it.
@@ -45,8 +53,12 @@ export async function readTagsBlocking(realRoot: string, relativePath: string): 
   }
 }
 
-/** Covers skipped, duration from headers (no full-file scan): reading stays cheap. */
-export const TAG_PARSE_OPTIONS = { skipCovers: true, duration: false, skipPostHeaders: true } as const;
+/**
+ * Duration from headers (no full-file scan): reading stays cheap. Covers are parsed, since
+ * their presence is recorded (music-metadata reports none at all when told to skip them);
+ * their bytes are dropped at once by tagsOf.
+ */
+export const TAG_PARSE_OPTIONS = { skipCovers: false, duration: false, skipPostHeaders: true } as const;
 
 /** The fields of a listing record that music-metadata's result provides. */
 export function tagsOf({ common, format }: IAudioMetadata): AudioTags {
@@ -55,6 +67,11 @@ export function tagsOf({ common, format }: IAudioMetadata): AudioTags {
   if (common.artist) tags.artist = common.artist;
   if (common.album) tags.album = common.album;
   if (common.track?.no) tags.track = common.track.no;
+  if (common.albumartist) tags.albumArtist = common.albumartist;
+  if (common.disk?.no) tags.disc = common.disk.no;
+  if (common.year && Number.isSafeInteger(common.year)) tags.year = common.year;
+  if (common.genre?.[0]) tags.genre = common.genre[0];
+  if (common.picture && common.picture.length > 0) tags.picture = true;
   if (format.duration !== undefined && Number.isFinite(format.duration)) tags.duration = Math.round(format.duration * 1000) / 1000;
   if (format.codec) tags.codec = format.codec;
   if (format.sampleRate) tags.sampleRate = format.sampleRate;

@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'UNSAFE_PATH'
   | 'LIBRARY_NOT_FOUND'
   | 'WRITE_FAILED'
+  | 'DATABASE_UNAVAILABLE'
   // player
   | 'PLAYER_NOT_FOUND'
   | 'PLAYER_FAILED'

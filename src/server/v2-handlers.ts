@@ -18,9 +18,6 @@ import type { ReplyChannel } from './reply-channel.js';
 
 export const SERVER_NAME = 'audiostream/0.1';
 
-/** Listing lines are encoded and written this many at a time, so a huge list streams. */
-const LIST_BATCH = 1000;
-
 export interface V2Context {
   library: Library;
   channel: ReplyChannel;
@@ -53,34 +50,10 @@ export async function sendV2Error(channel: ReplyChannel, code: V2ErrorCode, mess
   return { summary: `ERR ${code} ${message}`, bytes: 0 };
 }
 
-/**
- * The longest tag text sent, in UTF-16 code units. Far beyond any real tag (a title of
- * 9,000 characters goes whole), and short enough that a record, however its characters are
- * escaped, stays well under the line a client accepts (MAX_V2_LINE, 1 MiB): a file whose
- * title took megabytes made a LIST2 line no client would take, and the listing failed.
- */
-export const MAX_TAG_TEXT = 16 * 1024;
-
 /** The listing record of one file: path, size, time, and tags and hash when known. */
 export function describeEntry(library: Library, entry: LibraryEntry): V2Entry {
-  const record: V2Entry = { path: entry.path, size: entry.size, mtime: Math.round(entry.mtimeMs) };
-  const tags = library.tags.get(entry);
-  if (tags) {
-    Object.assign(record, tags);
-    for (const key of ['title', 'artist', 'album', 'codec'] as const) {
-      const text = record[key];
-      if (text !== undefined && text.length > MAX_TAG_TEXT) record[key] = `${cutAt(text, MAX_TAG_TEXT - 1)}…`;
-    }
-  }
-  const sha256 = library.hashes.get(entry);
-  if (sha256) record.sha256 = sha256;
-  return record;
-}
-
-/** The first `units` UTF-16 code units of `text`, never half a surrogate pair. */
-function cutAt(text: string, units: number): string {
-  const code = text.charCodeAt(units - 1);
-  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? units - 1 : units);
+  for (const [record] of library.records([entry])) return record!;
+  throw new Error('unreachable: one record per entry');
 }
 
 async function answerList2(ctx: V2Context): Promise<V2Outcome> {
@@ -89,9 +62,9 @@ async function answerList2(ctx: V2Context): Promise<V2Outcome> {
   const entries = index.entries;
   await channel.write(encodeV2Line(`OK ${entries.length}`));
   let bytes = 0;
-  for (let i = 0; i < entries.length && !channel.closed; i += LIST_BATCH) {
-    let text = '';
-    for (const entry of entries.slice(i, i + LIST_BATCH)) text += `${JSON.stringify(describeEntry(library, entry))}\r\n`;
+  // Lines come from the library database a thousand at a time, not from a copy in memory.
+  for (const text of library.listingLines(entries)) {
+    if (channel.closed) break;
     const buf = Buffer.from(text, 'utf8');
     bytes += buf.length;
     await channel.write(buf);
@@ -137,7 +110,7 @@ async function answerGet(path: string, offset: number, requestedLength: number |
     // Like HTTP ranges, a length past the end is cut to what there is.
     const length = Math.min(requestedLength ?? size - offset, size - offset);
     // The file as it is now, not as the scan saw it: the hash must describe these bytes.
-    const now: LibraryEntry = { ...entry, size, mtimeMs: before.mtimeMs };
+    const now: LibraryEntry = { ...entry, size, mtimeMs: before.mtimeMs, ctimeMs: before.ctimeMs, ino: before.ino, dev: before.dev };
     const cached = library.hashes.get(now);
     const hashAsWeGo = !cached && offset === 0 && length === size ? createHash('sha256') : undefined;
 

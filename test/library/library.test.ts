@@ -13,7 +13,7 @@ after(() => harness.cleanup());
 const GiB4 = 2 ** 32;
 
 function entry(p: string, size: number, mtimeMs = 1000): LibraryEntry {
-  return { path: p, absolutePath: `/lib/${p}`, size, mtimeMs };
+  return { path: p, absolutePath: `/lib/${p}`, size, mtimeMs, ctimeMs: mtimeMs, ino: 1, dev: 1 };
 }
 
 /**

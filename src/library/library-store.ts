@@ -1,0 +1,597 @@
+import type Database from 'better-sqlite3';
+import type { V2Entry } from '../protocol/index.js';
+import { ServerDatabase, type Migration, type OpenDatabaseOptions } from './database.js';
+import type { LibraryEntry } from './scan.js';
+import type { AudioTags } from './tag-reader.js';
+import { limitTagText } from './tag-text-limit.js';
+
+/** The library's component name in `schema_versions`. */
+export const LIBRARY_COMPONENT = 'library';
+
+/**
+ * The library's schema, one step per version. A step is never edited once released: a
+ * change is a new step, so every older file is brought forward in place (tags kept).
+ */
+export const LIBRARY_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'files: stat, tags and SHA-256 per file, with a stable id',
+    up(db) {
+      db.exec(`
+        CREATE TABLE library_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+        -- AUTOINCREMENT: an id is never reused, even after the file with the highest id goes.
+        CREATE TABLE files (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          path TEXT NOT NULL UNIQUE,
+          size INTEGER NOT NULL,
+          mtime_ms REAL NOT NULL,
+          ctime_ms REAL NOT NULL,
+          inode INTEGER NOT NULL,
+          dev INTEGER NOT NULL,
+          -- Tags and hash describe the file under the stat above; a scan that sees another
+          -- stat clears them in the same statement that records it.
+          tags_read INTEGER NOT NULL DEFAULT 0,
+          title TEXT, artist TEXT, album TEXT, album_artist TEXT,
+          track INTEGER, disc INTEGER, year INTEGER, genre TEXT,
+          duration REAL, codec TEXT, sample_rate INTEGER, bitrate INTEGER,
+          picture INTEGER,
+          sha256 TEXT
+        ) STRICT;
+      `);
+    },
+  },
+  {
+    version: 2,
+    description: 'artists and albums derived from tags (album artist first), with stable ids',
+    up(db) {
+      db.exec(`
+        CREATE TABLE artists (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE) STRICT;
+        CREATE TABLE albums (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          artist_id INTEGER NOT NULL REFERENCES artists (id),
+          name TEXT NOT NULL,
+          UNIQUE (artist_id, name)
+        ) STRICT;
+        ALTER TABLE files ADD COLUMN artist_id INTEGER REFERENCES artists (id);
+        ALTER TABLE files ADD COLUMN album_id INTEGER REFERENCES albums (id);
+        CREATE INDEX files_album ON files (album_id);
+        CREATE INDEX files_artist ON files (artist_id);
+        INSERT OR IGNORE INTO artists (name)
+          SELECT coalesce(album_artist, artist) FROM files WHERE coalesce(album_artist, artist) IS NOT NULL
+          UNION SELECT artist FROM files WHERE artist IS NOT NULL;
+        INSERT OR IGNORE INTO albums (artist_id, name)
+          SELECT a.id, f.album FROM files f JOIN artists a ON a.name = coalesce(f.album_artist, f.artist) WHERE f.album IS NOT NULL;
+        UPDATE files SET
+          artist_id = (SELECT id FROM artists WHERE name = coalesce(files.artist, files.album_artist)),
+          album_id = (SELECT al.id FROM albums al JOIN artists a ON a.id = al.artist_id
+                      WHERE a.name = coalesce(files.album_artist, files.artist) AND al.name = files.album);
+      `);
+    },
+  },
+  {
+    version: 3,
+    description: "each file's LIST2 line, kept ready so a listing is read, not rebuilt",
+    up(db) {
+      // NULL: not made yet; listings then build the line from the columns.
+      db.exec('ALTER TABLE files ADD COLUMN listing TEXT');
+      // Path and stat alone, in path order: a restart reads its snapshot from this index
+      // without touching the wide rows (tags and lines) at all.
+      db.exec('CREATE INDEX files_stat ON files (path, size, mtime_ms, ctime_ms, inode, dev)');
+    },
+  },
+];
+
+/**
+ * Opens the server database in `dataDir` with the library's schema brought up to date at
+ * open (a library schema newer than this program sets the file aside there, like any
+ * unusable file), plus whatever other components pass their migrations.
+ */
+export function openLibraryDatabase(dataDir: string, options: OpenDatabaseOptions = {}): ServerDatabase {
+  return ServerDatabase.open(dataDir, { ...options, components: { [LIBRARY_COMPONENT]: LIBRARY_MIGRATIONS, ...options.components } });
+}
+
+/** What a reconciliation found, for the log. */
+export interface ReconcileCounts {
+  files: number;
+  added: number;
+  changed: number;
+  renamed: number;
+  removed: number;
+}
+
+/** The identity a fact is stored under: the file's path and stat when it was read. */
+export type FileIdentity = Pick<LibraryEntry, 'path' | 'size' | 'mtimeMs' | 'ctimeMs' | 'ino' | 'dev'>;
+
+export interface TrackRow {
+  id: number;
+  path: string;
+  title?: string;
+  artist?: string;
+  album?: string;
+  albumId?: number;
+  artistId?: number;
+}
+
+export interface AlbumRow {
+  id: number;
+  name: string;
+  artistId: number;
+  artist: string;
+  tracks: number;
+}
+
+export interface ArtistRow {
+  id: number;
+  name: string;
+}
+
+/** Tag reads are written in one transaction per this many files (or per TAG_FLUSH_MS). */
+const TAG_BATCH = 500;
+const TAG_FLUSH_MS = 200;
+/** Paths looked up per query when building listing records. */
+const RECORD_BATCH = 1000;
+/** Longest search text and most results (every length limited). */
+export const MAX_SEARCH_TEXT = 256;
+export const MAX_SEARCH_RESULTS = 500;
+
+const RECORD_COLUMNS = 'path, size, mtime_ms, ctime_ms, inode, dev, tags_read, title, artist, album, track, duration, codec, sample_rate, bitrate, sha256';
+/** A file's path and stat, as positional parameters (see statValues): named ones cost several times more to bind. */
+const IS_FILE = 'path = ? AND size = ? AND mtime_ms = ? AND ctime_ms = ? AND inode = ? AND dev = ?';
+const CLEAR_FACTS = 'tags_read = 0, title = NULL, artist = NULL, album = NULL, album_artist = NULL, track = NULL, disc = NULL, year = NULL, genre = NULL, duration = NULL, codec = NULL, sample_rate = NULL, bitrate = NULL, picture = NULL, sha256 = NULL, artist_id = NULL, album_id = NULL, listing = NULL';
+
+type StatRow = [id: number, path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, dev: number];
+type RecordRow = [
+  path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, dev: number, tagsRead: number,
+  title: string | null, artist: string | null, album: string | null, track: number | null, duration: number | null,
+  codec: string | null, sampleRate: number | null, bitrate: number | null, sha256: string | null,
+];
+
+/**
+ * The library's tables in the server database: what each file is (path and stat, with a
+ * stable id), what was read from it (tags, SHA-256), and the albums and artists its tags
+ * name. Every fact is written keyed to the stat it was read under, so a fact read from a
+ * file that has changed since is dropped, never stored against the new file.
+ */
+export class LibraryStore {
+  readonly database: ServerDatabase;
+  private readonly db: Database.Database;
+  private readonly pendingTags = new Map<string, { identity: FileIdentity; tags: AudioTags }>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** Ids of artists and albums already in the table (few, next to files), to skip their upserts. */
+  private readonly artistIds = new Map<string, number>();
+  private readonly albumIds = new Map<string, number>();
+  private readonly statements;
+
+  constructor(database: ServerDatabase) {
+    this.database = database;
+    this.db = database.db;
+    database.migrate(LIBRARY_COMPONENT, LIBRARY_MIGRATIONS);
+    const db = this.db;
+    this.statements = {
+      allStats: db.prepare('SELECT id, path, size, mtime_ms, ctime_ms, inode, dev FROM files').raw(true),
+      allStatsByPath: db.prepare('SELECT path, size, mtime_ms, ctime_ms, inode, dev FROM files INDEXED BY files_stat ORDER BY path').raw(true),
+      insert: db.prepare('INSERT INTO files (path, size, mtime_ms, ctime_ms, inode, dev) VALUES (?, ?, ?, ?, ?, ?)'),
+      updateStat: db.prepare(`UPDATE files SET size = @size, mtime_ms = @mtimeMs, ctime_ms = @ctimeMs, inode = @ino, dev = @dev, ${CLEAR_FACTS} WHERE id = @id`),
+      rename: db.prepare(`UPDATE files SET path = @path, size = @size, mtime_ms = @mtimeMs, ctime_ms = @ctimeMs, inode = @ino, dev = @dev, ${CLEAR_FACTS} WHERE id = @id`),
+      remove: db.prepare('DELETE FROM files WHERE id = ?'),
+      untagged: db.prepare('SELECT path FROM files WHERE tags_read = 0').pluck(),
+      tags: db.prepare(
+        `SELECT title, artist, album, album_artist, track, disc, year, genre, duration, codec, sample_rate, bitrate, picture FROM files WHERE tags_read = 1 AND ${IS_FILE}`,
+      ).raw(true),
+      // Positional parameters: binding twenty named ones per file cost more than the update.
+      putTags: db.prepare(
+        `UPDATE files SET tags_read = 1, title = ?, artist = ?, album = ?, album_artist = ?, track = ?, disc = ?, year = ?, genre = ?,
+         duration = ?, codec = ?, sample_rate = ?, bitrate = ?, picture = ?, artist_id = ?, album_id = ?,
+         listing = json_patch(?, json_object('sha256', sha256)) -- a hash already known stays (a null drops the key)
+         WHERE ${IS_FILE}`,
+      ),
+      artistId: db.prepare('INSERT INTO artists (name) VALUES (?) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id').pluck(),
+      albumId: db.prepare('INSERT INTO albums (artist_id, name) VALUES (?, ?) ON CONFLICT (artist_id, name) DO UPDATE SET name = excluded.name RETURNING id').pluck(),
+      sha256: db.prepare(`SELECT sha256 FROM files WHERE ${IS_FILE}`).pluck(),
+      putSha256: db.prepare(
+        // Every SET reads the row as it was, so the hash is passed twice.
+        `UPDATE files SET sha256 = ?, listing = json_set(listing, '$.sha256', ?) WHERE ${IS_FILE}`,
+      ),
+      clearHashes: db.prepare("UPDATE files SET sha256 = NULL, listing = json_remove(listing, '$.sha256')"),
+      // Keyset pages in the path index's order, which is a scan's order for every path
+      // whose characters are all in the Basic Multilingual Plane (see records()).
+      recordPage: db.prepare(
+        `SELECT ${RECORD_COLUMNS} FROM files WHERE path > ? ORDER BY path LIMIT ${RECORD_BATCH}`,
+      ).raw(true),
+      record: db.prepare(`SELECT ${RECORD_COLUMNS} FROM files WHERE path = ?`).raw(true),
+      linePage: db.prepare(
+        `SELECT path, size, mtime_ms, ctime_ms, inode, dev, listing, tags_read = 1 OR sha256 IS NOT NULL FROM files WHERE path > ? ORDER BY path LIMIT ${RECORD_BATCH}`,
+      ).raw(true),
+      dropOrphanAlbums: db.prepare('DELETE FROM albums WHERE id NOT IN (SELECT album_id FROM files WHERE album_id IS NOT NULL)'),
+      dropOrphanArtists: db.prepare(
+        'DELETE FROM artists WHERE id NOT IN (SELECT artist_id FROM files WHERE artist_id IS NOT NULL UNION SELECT artist_id FROM albums)',
+      ),
+      meta: db.prepare('SELECT value FROM library_meta WHERE key = ?').pluck(),
+      putMeta: db.prepare('INSERT INTO library_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      count: db.prepare('SELECT count(*) FROM files').pluck(),
+      tagged: db.prepare('SELECT count(*) FROM files WHERE tags_read = 1').pluck(),
+      track: db.prepare('SELECT id, path, title, artist, album, album_id, artist_id FROM files WHERE path = ?'),
+      trackById: db.prepare('SELECT id, path, title, artist, album, album_id, artist_id FROM files WHERE id = ?'),
+      albums: db.prepare(
+        'SELECT al.id, al.name, al.artist_id, ar.name AS artist, (SELECT count(*) FROM files f WHERE f.album_id = al.id) AS tracks FROM albums al JOIN artists ar ON ar.id = al.artist_id ORDER BY ar.name, al.name',
+      ),
+      artists: db.prepare('SELECT id, name FROM artists ORDER BY name'),
+      search: db.prepare(
+        `SELECT id, path, title, artist, album, album_id, artist_id FROM files
+         WHERE title LIKE @pattern ESCAPE '\\' OR artist LIKE @pattern ESCAPE '\\' OR album LIKE @pattern ESCAPE '\\' OR album_artist LIKE @pattern ESCAPE '\\'
+         ORDER BY path LIMIT @limit`,
+      ),
+    };
+  }
+
+  /**
+   * The files as the database last knew them, sorted as a scan sorts them, for `root`; empty
+   * when the database was made for another library (its rows are replaced by the first scan).
+   */
+  knownEntries(root: string): LibraryEntry[] {
+    if (this.statements.meta.get('root') !== root) return [];
+    const prefix = root.endsWith('/') ? root : root + '/';
+    // Row by row: a hundred thousand rows read at once would sit on the heap beside the entries.
+    const entries: LibraryEntry[] = [];
+    for (const [path, size, mtimeMs, ctimeMs, ino, dev] of this.statements.allStatsByPath.iterate() as IterableIterator<StatRow extends [unknown, ...infer Rest] ? Rest : never>) {
+      entries.push({ path, absolutePath: prefix + path, size, mtimeMs, ctimeMs, ino, dev });
+    }
+    // SQLite orders by UTF-8 bytes, a scan by UTF-16 code units: the same but for characters
+    // beyond the Basic Multilingual Plane, so the sort is needed only when one shows up.
+    let sorted = true;
+    for (let i = 1; i < entries.length && sorted; i++) sorted = entries[i - 1]!.path < entries[i]!.path;
+    if (!sorted) entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return entries;
+  }
+
+  /**
+   * Brings the files table in line with a scan of `root`, in one transaction: unchanged files
+   * keep everything; a changed stat (size, mtime, ctime, inode or device) forgets the file's
+   * tags and hash; a new path whose inode, device, size and mtime match a vanished one is that
+   * file renamed and keeps its id; the rest are added or removed.
+   */
+  reconcile(root: string, entries: readonly LibraryEntry[]): ReconcileCounts {
+    const counts: ReconcileCounts = { files: entries.length, added: 0, changed: 0, renamed: 0, removed: 0 };
+    const s = this.statements;
+    this.flushTags();
+    this.db.transaction(() => {
+      const known = new Map<string, StatRow>();
+      for (const row of s.allStats.all() as StatRow[]) known.set(row[1], row);
+      const fresh: LibraryEntry[] = [];
+      for (const entry of entries) {
+        const row = known.get(entry.path);
+        if (!row) {
+          fresh.push(entry);
+          continue;
+        }
+        known.delete(entry.path);
+        const [id, , size, mtimeMs, ctimeMs, ino, dev] = row;
+        if (size !== entry.size || mtimeMs !== entry.mtimeMs || ctimeMs !== entry.ctimeMs || ino !== entry.ino || dev !== entry.dev) {
+          s.updateStat.run({ id, ...statOf(entry) });
+          counts.changed++;
+        }
+      }
+      // What is left in `known` has vanished from its path: renamed, or gone.
+      const vanished = new Map<string, StatRow>();
+      for (const row of known.values()) vanished.set(renameKey(row[6], row[5], row[2], row[3]), row);
+      for (const entry of fresh) {
+        const key = renameKey(entry.dev, entry.ino, entry.size, entry.mtimeMs);
+        const row = vanished.get(key);
+        if (row) {
+          vanished.delete(key);
+          known.delete(row[1]);
+          // The id stays; the content cannot be vouched for (a rename moves ctime, the same
+          // as a rewrite does), so its tags and hash are read again.
+          s.rename.run({ id: row[0], path: entry.path, ...statOf(entry) });
+          counts.renamed++;
+        } else {
+          s.insert.run(...statValues(entry));
+          counts.added++;
+        }
+      }
+      for (const row of known.values()) {
+        s.remove.run(row[0]);
+        counts.removed++;
+      }
+      s.putMeta.run('root', root);
+    })();
+    return counts;
+  }
+
+  /** Paths whose tags have not been read under their current stat. */
+  untaggedPaths(): Set<string> {
+    this.flushTags();
+    return new Set(this.statements.untagged.all() as string[]);
+  }
+
+  /** The file's tags, if they were read under exactly this stat. */
+  tags(identity: FileIdentity): AudioTags | undefined {
+    const pending = this.pendingTags.get(identity.path);
+    if (pending && sameStat(pending.identity, identity)) return pending.tags;
+    const row = this.statements.tags.get(...statValues(identity)) as (string | number | null)[] | undefined;
+    if (!row) return undefined;
+    const [title, artist, album, albumArtist, track, disc, year, genre, duration, codec, sampleRate, bitrate, picture] = row;
+    const tags: AudioTags = {};
+    if (title !== null) tags.title = title as string;
+    if (artist !== null) tags.artist = artist as string;
+    if (album !== null) tags.album = album as string;
+    if (track !== null) tags.track = track as number;
+    if (albumArtist !== null) tags.albumArtist = albumArtist as string;
+    if (disc !== null) tags.disc = disc as number;
+    if (year !== null) tags.year = year as number;
+    if (genre !== null) tags.genre = genre as string;
+    if (picture === 1) tags.picture = true;
+    if (duration !== null) tags.duration = duration as number;
+    if (codec !== null) tags.codec = codec as string;
+    if (sampleRate !== null) tags.sampleRate = sampleRate as number;
+    if (bitrate !== null) tags.bitrate = bitrate as number;
+    return tags;
+  }
+
+  /**
+   * Records tags read from a file under `identity`. Writes are gathered into one transaction
+   * per few hundred files: a crash loses at most that batch, which the next start reads again.
+   */
+  putTags(identity: FileIdentity, tags: AudioTags): void {
+    this.pendingTags.set(identity.path, { identity, tags });
+    if (this.pendingTags.size >= TAG_BATCH) this.flushTags();
+    else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => this.flushTags(), TAG_FLUSH_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Writes the tag reads gathered so far. */
+  flushTags(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pendingTags.size === 0 || !this.db.open) return;
+    const batch = [...this.pendingTags.values()];
+    this.pendingTags.clear();
+    const s = this.statements;
+    this.db.transaction(() => {
+      for (const { identity, tags } of batch) {
+        // Album artist first: a compilation is one album, not one per track artist.
+        const albumArtist = tags.albumArtist ?? tags.artist;
+        const trackArtist = tags.artist ?? tags.albumArtist;
+        const albumArtistId = albumArtist === undefined ? null : this.artistId(albumArtist);
+        const artistId = trackArtist === undefined ? null : trackArtist === albumArtist ? albumArtistId : this.artistId(trackArtist);
+        const albumId = tags.album === undefined || albumArtistId === null ? null : this.albumId(albumArtistId, tags.album);
+        s.putTags.run(
+          tags.title ?? null,
+          tags.artist ?? null,
+          tags.album ?? null,
+          tags.albumArtist ?? null,
+          tags.track ?? null,
+          tags.disc ?? null,
+          tags.year ?? null,
+          tags.genre ?? null,
+          tags.duration ?? null,
+          tags.codec ?? null,
+          tags.sampleRate ?? null,
+          tags.bitrate ?? null,
+          tags.picture ? 1 : 0,
+          artistId,
+          albumId,
+          JSON.stringify(withTags({ path: identity.path, size: identity.size, mtime: Math.round(identity.mtimeMs) }, tags)),
+          identity.path,
+          identity.size,
+          identity.mtimeMs,
+          identity.ctimeMs,
+          identity.ino,
+          identity.dev,
+        );
+      }
+    })();
+  }
+
+  private artistId(name: string): number {
+    let id = this.artistIds.get(name);
+    if (id === undefined) this.artistIds.set(name, (id = this.statements.artistId.get(name) as number));
+    return id;
+  }
+
+  private albumId(artistId: number, name: string): number {
+    const key = `${artistId}\0${name}`;
+    let id = this.albumIds.get(key);
+    if (id === undefined) this.albumIds.set(key, (id = this.statements.albumId.get(artistId, name) as number));
+    return id;
+  }
+
+  /** The file's SHA-256, if it was computed under exactly this stat. */
+  sha256(identity: FileIdentity): string | undefined {
+    return (this.statements.sha256.get(...statValues(identity)) as string | null | undefined) ?? undefined;
+  }
+
+  /** Records a SHA-256 computed under `identity`; false when the database knows the file under another stat. */
+  putSha256(identity: FileIdentity, sha256: string): boolean {
+    return this.statements.putSha256.run(sha256, sha256, ...statValues(identity)).changes > 0;
+  }
+
+  /** Forgets every SHA-256 (a forced full rescan recomputes them on demand). */
+  clearHashes(): void {
+    this.statements.clearHashes.run();
+  }
+
+  /**
+   * The v2 listing records of `entries`, from the database: tags and hash only where they
+   * were read under the entry's stat. One query per thousand files.
+   */
+  *records(entries: readonly LibraryEntry[]): Generator<V2Entry[]> {
+    this.flushTags();
+    const s = this.statements;
+    // The rows are read in pages along the path index and matched to the entries in step:
+    // the snapshot and the table hold the same files in the same order, so each lookup is a
+    // comparison, not a search. Where they differ (a path SQLite orders otherwise, a file not
+    // yet in the table) the row is looked up by path.
+    let page: RecordRow[] = [];
+    let at = 0;
+    let after = '';
+    let more = true;
+    for (let i = 0; i < entries.length; i += RECORD_BATCH) {
+      const batch = entries.slice(i, i + RECORD_BATCH);
+      const out: V2Entry[] = new Array(batch.length);
+      for (let k = 0; k < batch.length; k++) {
+        const entry = batch[k]!;
+        if (at === page.length && more) {
+          page = s.recordPage.all(after) as RecordRow[];
+          at = 0;
+          more = page.length === RECORD_BATCH;
+          if (page.length > 0) after = page[page.length - 1]![0];
+        }
+        let row: RecordRow | undefined;
+        if (at < page.length && page[at]![0] === entry.path) row = page[at++];
+        else row = s.record.get(entry.path) as RecordRow | undefined;
+        out[k] = recordOf(entry, row);
+      }
+      yield out;
+    }
+  }
+
+  /**
+   * The LIST2 lines of `entries` (each ending in CR LF), a thousand a string, from the lines
+   * kept in the database: a listing reads one text per file instead of building and encoding
+   * a record. A line is used only when the row's stat is the entry's; any other is built.
+   */
+  *listingLines(entries: readonly LibraryEntry[]): Generator<string> {
+    this.flushTags();
+    const s = this.statements;
+    type LineRow = [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, dev: number, listing: string | null, facts: number];
+    let page: LineRow[] = [];
+    let at = 0;
+    let after = '';
+    let more = true;
+    for (let i = 0; i < entries.length; i += RECORD_BATCH) {
+      const end = Math.min(entries.length, i + RECORD_BATCH);
+      let text = '';
+      for (let k = i; k < end; k++) {
+        const entry = entries[k]!;
+        if (at === page.length && more) {
+          page = s.linePage.all(after) as LineRow[];
+          at = 0;
+          more = page.length === RECORD_BATCH;
+          if (page.length > 0) after = page[page.length - 1]![0];
+        }
+        const row = at < page.length && page[at]![0] === entry.path ? page[at++] : undefined;
+        const same = row !== undefined && row[1] === entry.size && row[2] === entry.mtimeMs && row[3] === entry.ctimeMs && row[4] === entry.ino && row[5] === entry.dev;
+        if (same && row[6] !== null) text += row[6];
+        else if (same && row[7] === 0) text += JSON.stringify({ path: entry.path, size: entry.size, mtime: Math.round(entry.mtimeMs) });
+        else text += JSON.stringify(recordOf(entry, s.record.get(entry.path) as RecordRow | undefined));
+        text += '\r\n';
+      }
+      yield text;
+    }
+  }
+
+  /** Drops albums and artists no file names any more (after a complete tag pass). */
+  dropOrphans(): void {
+    this.db.transaction(() => {
+      this.statements.dropOrphanAlbums.run();
+      this.statements.dropOrphanArtists.run();
+    })();
+    this.artistIds.clear();
+    this.albumIds.clear();
+  }
+
+  /** Files known, and how many of them have their tags read. */
+  counts(): { files: number; tagged: number } {
+    return { files: this.statements.count.get() as number, tagged: this.statements.tagged.get() as number };
+  }
+
+  /** A file's stable id and what its tags link it to. */
+  track(path: string): TrackRow | undefined {
+    return trackRow(this.statements.track.get(path));
+  }
+
+  trackById(id: number): TrackRow | undefined {
+    return trackRow(this.statements.trackById.get(id));
+  }
+
+  albums(): AlbumRow[] {
+    return (this.statements.albums.all() as { id: number; name: string; artist_id: number; artist: string; tracks: number }[]).map((r) => ({
+      id: r.id,
+      name: r.name,
+      artistId: r.artist_id,
+      artist: r.artist,
+      tracks: r.tracks,
+    }));
+  }
+
+  artists(): ArtistRow[] {
+    return this.statements.artists.all() as ArtistRow[];
+  }
+
+  /**
+   * Files whose title, artist, album or album artist contains `text` (case-insensitive for
+   * ASCII), in path order, answered by the database rather than from memory.
+   */
+  search(text: string, limit = 100): TrackRow[] {
+    const needle = text.slice(0, MAX_SEARCH_TEXT).replace(/[\\%_]/g, (c) => `\\${c}`);
+    const rows = this.statements.search.all({ pattern: `%${needle}%`, limit: Math.max(1, Math.min(limit, MAX_SEARCH_RESULTS)) });
+    return rows.map((r) => trackRow(r)!);
+  }
+
+  close(): void {
+    this.flushTags();
+  }
+}
+
+/** A listing record with the tags a listing shows, in the order recordOf puts them. */
+function withTags(record: V2Entry, tags: AudioTags): V2Entry {
+  if (tags.title !== undefined) record.title = limitTagText(tags.title);
+  if (tags.artist !== undefined) record.artist = limitTagText(tags.artist);
+  if (tags.album !== undefined) record.album = limitTagText(tags.album);
+  if (tags.track !== undefined) record.track = tags.track;
+  if (tags.duration !== undefined) record.duration = tags.duration;
+  if (tags.codec !== undefined) record.codec = limitTagText(tags.codec);
+  if (tags.sampleRate !== undefined) record.sampleRate = tags.sampleRate;
+  if (tags.bitrate !== undefined) record.bitrate = tags.bitrate;
+  return record;
+}
+
+/** The listing record of an entry: tags and hash only if the row's stat is the entry's. */
+function recordOf(entry: LibraryEntry, row: RecordRow | undefined): V2Entry {
+  const record: V2Entry = { path: entry.path, size: entry.size, mtime: Math.round(entry.mtimeMs) };
+  if (row && row[1] === entry.size && row[2] === entry.mtimeMs && row[3] === entry.ctimeMs && row[4] === entry.ino && row[5] === entry.dev) {
+    if (row[6] === 1) {
+      if (row[7] !== null) record.title = limitTagText(row[7]);
+      if (row[8] !== null) record.artist = limitTagText(row[8]);
+      if (row[9] !== null) record.album = limitTagText(row[9]);
+      if (row[10] !== null) record.track = row[10];
+      if (row[11] !== null) record.duration = row[11];
+      if (row[12] !== null) record.codec = limitTagText(row[12]);
+      if (row[13] !== null) record.sampleRate = row[13];
+      if (row[14] !== null) record.bitrate = row[14];
+    }
+    if (row[15] !== null) record.sha256 = row[15];
+  }
+  return record;
+}
+
+function statOf(entry: LibraryEntry): { size: number; mtimeMs: number; ctimeMs: number; ino: number; dev: number } {
+  return { size: entry.size, mtimeMs: entry.mtimeMs, ctimeMs: entry.ctimeMs, ino: entry.ino, dev: entry.dev };
+}
+
+function statValues(identity: FileIdentity): [string, number, number, number, number, number] {
+  return [identity.path, identity.size, identity.mtimeMs, identity.ctimeMs, identity.ino, identity.dev];
+}
+
+function sameStat(a: FileIdentity, b: FileIdentity): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino && a.dev === b.dev;
+}
+
+function renameKey(dev: number, ino: number, size: number, mtimeMs: number): string {
+  return `${dev}:${ino}:${size}:${mtimeMs}`;
+}
+
+function trackRow(value: unknown): TrackRow | undefined {
+  if (!value) return undefined;
+  const r = value as { id: number; path: string; title: string | null; artist: string | null; album: string | null; album_id: number | null; artist_id: number | null };
+  const row: TrackRow = { id: r.id, path: r.path };
+  if (r.title !== null) row.title = r.title;
+  if (r.artist !== null) row.artist = r.artist;
+  if (r.album !== null) row.album = r.album;
+  if (r.album_id !== null) row.albumId = r.album_id;
+  if (r.artist_id !== null) row.artistId = r.artist_id;
+  return row;
+}

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { DATABASE_FILE_NAME } from '../../src/library/index.js';
+import { TestHarness } from '../support/server-harness.js';
+import { ServerProcess } from './support/server-process.js';
+import { freshListingTags, listingTags, sha256OfFile, writeTaggedLibrary } from './support/tagged-library.js';
+
+const harness = new TestHarness();
+after(() => harness.cleanup());
+
+async function start(root: string, dataDir: string, ...extra: string[]): Promise<ServerProcess> {
+  const server = await ServerProcess.start(root, dataDir, ...extra);
+  harness.defer(() => server.stop());
+  return server;
+}
+
+/** Reads the live database from outside, as another process (WAL lets it while the server writes). */
+function tagCounts(dataDir: string): { files: number; tagged: number } {
+  const db = new Database(path.join(dataDir, DATABASE_FILE_NAME), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT count(*) AS files, coalesce(sum(tags_read), 0) AS tagged FROM files').get() as { files: number; tagged: number };
+  } finally {
+    db.close();
+  }
+}
+
+test('kill -9 of a real server in the middle of its tag pass, files changed while it was down, then a restart: every tag and hash served equals a fresh read', { timeout: 120_000 }, async () => {
+  const root = await harness.library();
+  const copies = 200;
+  const paths = await writeTaggedLibrary(root, copies);
+  // Whole seconds, so that putting the time back later restores it exactly.
+  fs.utimesSync(path.join(root, paths[0]!), 1_700_000_000, 1_700_000_000);
+  const dataDir = path.join(await harness.tempDir(), 'data');
+
+  const first = await start(root, dataDir);
+  // Hashes computed (and stored) before the crash.
+  const hashed = paths.slice(0, 3);
+  for (const file of hashed) assert.equal((await first.info(file)).sha256, await sha256OfFile(path.join(root, file)));
+  let counts = { files: 0, tagged: 0 };
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      counts = tagCounts(dataDir);
+    } catch {
+      // the file may not be readable for the moment it is created
+    }
+    if (counts.tagged > 0) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await first.kill9();
+  counts = tagCounts(dataDir);
+  assert.equal(counts.files, paths.length);
+  assert.ok(counts.tagged > 0 && counts.tagged < paths.length, `killed mid-pass: ${counts.tagged} of ${paths.length} files had their tags written`);
+
+  // While it is down: a same-size rewrite that restores mtime, on a file whose hash is stored.
+  const rewritten = path.join(root, hashed[0]!);
+  const { mtimeMs, size } = fs.statSync(rewritten);
+  const bytes = fs.readFileSync(rewritten);
+  bytes[bytes.length - 3] ^= 0x55;
+  fs.writeFileSync(rewritten, bytes);
+  fs.utimesSync(rewritten, 1_700_000_000, 1_700_000_000);
+  assert.equal(fs.statSync(rewritten).mtimeMs, mtimeMs, 'the old mtime is back');
+  assert.equal(fs.statSync(rewritten).size, size);
+
+  const second = await start(root, dataDir);
+  await second.waitForLog(/tags read from (\d+) files/);
+  const read = Number(/tags read from (\d+) files/.exec(second.log)![1]);
+  assert.ok(read < paths.length, `only what the crash left unread (and the rewritten file) is read again: ${read}`);
+  assert.ok(read >= paths.length - counts.tagged, `${read} >= ${paths.length - counts.tagged}`);
+
+  const records = await second.list();
+  assert.equal(records.length, paths.length);
+  let withHash = 0;
+  for (const record of records) {
+    const abs = path.join(root, record.path);
+    assert.deepEqual(listingTags(record), await freshListingTags(abs), record.path);
+    assert.ok(record.codec, `${record.path} has its tags`);
+    if (record.sha256) {
+      withHash++;
+      assert.equal(record.sha256, await sha256OfFile(abs), `${record.path}: the hash served is the file's`);
+    }
+  }
+  assert.equal(withHash, 2, 'the two untouched files keep their stored hash; the rewritten one has none');
+  assert.equal((await second.info(hashed[0]!)).sha256, await sha256OfFile(rewritten));
+});
+
+test('a real server restarted on its database lists every tag at once, reconciles by stat, and SIGHUP reads everything again', { timeout: 120_000 }, async () => {
+  const root = await harness.library();
+  const paths = await writeTaggedLibrary(root, 5);
+  const dataDir = path.join(await harness.tempDir(), 'data');
+  const first = await start(root, dataDir);
+  await first.waitForLog(/tags read from 50 files/);
+  await first.stop();
+
+  fs.rmSync(path.join(root, paths[7]!));
+  const second = await start(root, dataDir);
+  // Served from the database before any scan finished: every record has its tags.
+  const listed = await second.list();
+  assert.ok(listed.length === 50 || listed.length === 49, String(listed.length));
+  assert.ok(listed.every((r) => r.codec), 'every record listed with its tags');
+  await second.waitForLog(/scan ended in [\d.]+ s: 49 files, 0 new, 0 changed, 0 renamed, 1 removed/);
+  assert.equal((await second.list()).length, 49);
+
+  second.process.kill('SIGHUP');
+  await second.waitForLog(/SIGHUP: full rescan/);
+  await second.waitForLog(/tags read from 49 files/);
+  await second.stop();
+
+  const third = await start(root, dataDir, '--rescan-now');
+  await third.waitForLog(/scan started \(full/);
+  await third.waitForLog(/tags read from 49 files/);
+});
