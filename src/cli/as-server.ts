@@ -9,6 +9,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   createLogger,
 } from '../server/index.js';
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, WebServer } from '../http/index.js';
 import { exitWithError, parseCommandLine, parsePort, parseSeconds } from './args.js';
 import { serverDataDir } from './xdg-dirs.js';
 
@@ -34,6 +35,12 @@ Options:
                          connections open at once (default ${DEFAULT_MAX_CONNECTIONS})
       --max-connections-per-address N
                          connections open at once from one address (default ${DEFAULT_MAX_CONNECTIONS_PER_ADDRESS})
+      --http-port PORT   port of the web player and its API (default ${DEFAULT_HTTP_PORT}; 0 = off)
+      --http-host ADDRESS
+                         address the web port binds (default ${DEFAULT_HTTP_HOST}: this machine only,
+                         until accounts guard it)
+      --tls-cert FILE    PEM certificate: the web port speaks HTTPS (with --tls-key)
+      --tls-key FILE     PEM private key for --tls-cert
   -q, --quiet            log warnings only, not each connection and request
   -h, --help             show this help
 
@@ -53,6 +60,10 @@ async function main(): Promise<void> {
     'request-timeout': { type: 'string' },
     'max-connections': { type: 'string' },
     'max-connections-per-address': { type: 'string' },
+    'http-port': { type: 'string' },
+    'http-host': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -72,18 +83,25 @@ async function main(): Promise<void> {
   const maxConnections = parseCount(args['max-connections'], DEFAULT_MAX_CONNECTIONS, '--max-connections');
   const maxConnectionsPerAddress = parseCount(args['max-connections-per-address'], DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, '--max-connections-per-address');
   const log = createLogger({ quiet: args.quiet ?? false });
+  const httpPort = parsePort(args['http-port'], DEFAULT_HTTP_PORT);
+  const httpHost = args['http-host'] ?? DEFAULT_HTTP_HOST;
+  if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) {
+    throw new AudioStreamError('USAGE', '--tls-cert and --tls-key go together: pass both, or neither');
+  }
+  const tls = args['tls-cert'] !== undefined ? { certFile: args['tls-cert'], keyFile: args['tls-key']! } : undefined;
 
   // Signals are handled from the very start, so a stop during start-up is clean too.
   let stopping = false;
   let library: Library | undefined;
   let server: AudioServer | undefined;
   let database: ServerDatabase | undefined;
+  let web: WebServer | undefined;
   const stop = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.warn(`as-server: stopping (${why})`);
     library?.close();
-    await server?.close();
+    await Promise.all([server?.close(), web?.close()]);
     database?.close();
     process.exit(0);
   };
@@ -125,9 +143,35 @@ async function main(): Promise<void> {
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new AudioStreamError('USAGE', `cannot bind to host "${args.host}": not an address of this machine`);
     throw err;
   }
+  if (httpPort !== 0 || args['http-port'] !== undefined) web = await startWeb();
   const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
   const count = library.current.entries.length;
   log.warn(`as-server: serving ${count} file${count === 1 ? '' : 's'} from ${root} on ${where} (database ${database.file})${process.stdin.isTTY ? ' (q + Enter to stop)' : ''}`);
+
+  async function startWeb(): Promise<WebServer | undefined> {
+    if (httpPort === 0) return undefined;
+    const webServer = new WebServer({ library: library!, log, ...(tls ? { tls } : {}) });
+    let webAddress;
+    try {
+      webAddress = await webServer.listen(httpPort, httpHost);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // The default web port taken (another as-server on this machine) costs the web page,
+      // not the TCP service; a port asked for explicitly must be had.
+      if (code === 'EADDRINUSE' && args['http-port'] === undefined) {
+        log.warn(`as-server: web port ${httpPort} is already in use: no web player (pass --http-port PORT, or 0 to turn it off)`);
+        return undefined;
+      }
+      if (code === 'EADDRINUSE') throw new AudioStreamError('USAGE', `web port ${httpPort} is already in use: stop the other server or pass --http-port PORT`);
+      if (code === 'EACCES') throw new AudioStreamError('USAGE', `no permission to listen on web port ${httpPort}: use a port above 1023`);
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new AudioStreamError('USAGE', `cannot bind the web port to "${httpHost}": not an address of this machine`);
+      throw err;
+    }
+    const host = webAddress.family === 'IPv6' ? `[${webAddress.address}]` : webAddress.address;
+    log.warn(`as-server: web player on ${webServer.secure ? 'https' : 'http'}://${host}:${webAddress.port}/`);
+    if (!isLoopback(webAddress.address)) log.warn('as-server: the web port is reachable from other machines and no login is required (no accounts yet)');
+    return webServer;
+  }
 
   // `q` + Enter stops; end of input does not (a service runs with stdin from /dev/null).
   const input = readline.createInterface({ input: process.stdin, terminal: false });
@@ -135,6 +179,10 @@ async function main(): Promise<void> {
     if (line.trim().toLowerCase() === 'q') void stop('q');
   });
   input.on('close', () => {});
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
 function parseCount(value: string | undefined, fallback: number, what: string): number {

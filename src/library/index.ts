@@ -8,3 +8,5 @@ export * from './file-hasher.js';
 export * from './tag-reader.js';
 export * from './database.js';
 export * from './library-store.js';
+export * from './catalog-queries.js';
+export * from './folder-view.js';
