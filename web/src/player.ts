@@ -128,7 +128,7 @@ export class Player {
   private showPlaying(): void {
     const playing = !this.audio.paused;
     const button = byId('play');
-    button.textContent = playing ? '\u23F8' : '\u25B6';
+    button.textContent = playing ? 'Pause' : 'Play';
     button.setAttribute('aria-label', playing ? 'Pause' : 'Play');
     if ('mediaSession' in navigator) navigator.mediaSession.playbackState = playing ? 'playing' : 'paused';
   }
