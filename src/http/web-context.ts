@@ -1,4 +1,4 @@
-import type { CatalogQueries, Library } from '../library/index.js';
+import type { CatalogQueries, CoverArtReader, Library } from '../library/index.js';
 import type { Logger } from '../server/log.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { Session, SessionStore } from './sessions.js';
@@ -13,6 +13,7 @@ export interface WebContext {
   sessions: SessionStore;
   loginLimiter: LoginLimiter;
   assets: StaticAssets;
+  covers: CoverArtReader;
   /** Served over TLS: cookies are marked Secure. */
   secure: boolean;
   log: Logger;

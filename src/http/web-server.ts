@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { CatalogQueries, type Library } from '../library/index.js';
+import { CatalogQueries, CoverArtReader, type Library } from '../library/index.js';
 import { AudioStreamError } from '../protocol/index.js';
 import { silentLogger, type Logger } from '../server/log.js';
 import { browsingRoutes } from './browsing.js';
+import { coverArtRoutes } from './cover-art-api.js';
 import { LoginLimiter } from './login-limiter.js';
 import { mediaRetrievalRoutes } from './media-retrieval.js';
 import { checkHostForOpenServer, checkStateChangingRequest } from './request-guards.js';
@@ -43,7 +44,7 @@ export interface WebServerOptions {
  */
 export class WebServer {
   readonly server: http.Server;
-  private readonly router = new Router().add(...sessionRoutes, ...browsingRoutes, ...searchingRoutes, ...mediaRetrievalRoutes);
+  private readonly router = new Router().add(...sessionRoutes, ...browsingRoutes, ...searchingRoutes, ...mediaRetrievalRoutes, ...coverArtRoutes);
   private readonly context: WebContext;
 
   /** @throws AudioStreamError USAGE when the certificate or key cannot be read. */
@@ -57,6 +58,7 @@ export class WebServer {
       sessions,
       loginLimiter: new LoginLimiter(),
       assets: new StaticAssets(options.assetsDir),
+      covers: new CoverArtReader(options.library),
       secure,
       log: options.log ?? silentLogger,
       sessionOf: (req) => sessions.find(req),
@@ -103,6 +105,7 @@ export class WebServer {
   }
 
   close(): Promise<void> {
+    this.context.covers.close();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

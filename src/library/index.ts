@@ -10,3 +10,4 @@ export * from './database.js';
 export * from './library-store.js';
 export * from './catalog-queries.js';
 export * from './folder-view.js';
+export * from './cover-art.js';

@@ -61,7 +61,11 @@ export function fileUrl(track: Track): string {
   return `/files/${track.id}`;
 }
 
-/** Cover art is not served yet: every track shows the placeholder. */
-export function coverUrl(_track: Track | undefined): string {
-  return '/assets/placeholder-cover.svg';
+/** A track's cover art (the server answers with a placeholder where there is none). */
+export function coverUrl(track: Track | undefined): string {
+  return track ? `/api/tracks/${track.id}/cover` : '/assets/placeholder-cover.svg';
+}
+
+export function albumCoverUrl(album: Album): string {
+  return `/api/albums/${album.id}/cover`;
 }

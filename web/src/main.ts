@@ -1,4 +1,4 @@
-import { api, ApiError, coverUrl, type Track } from './api.js';
+import { albumCoverUrl, api, ApiError, coverUrl, type Track } from './api.js';
 import { Player, formatTime, trackTitle } from './player.js';
 import { PlayQueue } from './queue.js';
 
@@ -80,14 +80,14 @@ async function showArtist(id: number): Promise<void> {
   const { artist, albums } = await api.artist(id);
   if (token !== viewToken) return;
   byId('view-title').textContent = artist.name;
-  for (const al of albums.items) list.append(row(al.name, [al.year, `${al.tracks} tracks`].filter(Boolean).join(' · '), () => void showAlbum(al.id)));
+  for (const al of albums.items) list.append(row(al.name, [al.year, `${al.tracks} tracks`].filter(Boolean).join(' · '), () => void showAlbum(al.id), albumCoverUrl(al)));
 }
 
 async function showAlbums(offset = 0): Promise<void> {
   const token = offset === 0 ? showView('Albums', 'albums') : viewToken;
   const page = await api.albums(offset, PAGE);
   if (token !== viewToken) return;
-  for (const al of page.items) list.append(row(al.name, `${al.artist} · ${al.tracks} tracks`, () => void showAlbum(al.id)));
+  for (const al of page.items) list.append(row(al.name, `${al.artist} · ${al.tracks} tracks`, () => void showAlbum(al.id), albumCoverUrl(al)));
   paged(page.offset + page.items.length, page.total, (next) => showAlbums(next));
 }
 
