@@ -25,6 +25,7 @@ import { manyClients } from './scenarios/many-clients.js';
 import { startup } from './scenarios/startup.js';
 import { streamThroughput } from './scenarios/stream-throughput.js';
 import { tagScan } from './scenarios/tag-scan.js';
+import { webInterface } from './scenarios/web.js';
 
 const TOTAL_LIMIT_MS = 10 * 60 * 1000;
 
@@ -43,6 +44,7 @@ const SCENARIOS: Scenario[] = [
   { id: '5', title: '100,000-file library', limitMs: 150_000, run: largeLibrary },
   { id: '6', title: 'start-up', limitMs: 60_000, run: startup },
   { id: '7', title: 'tags of real audio files', limitMs: 120_000, run: tagScan },
+  { id: '8', title: 'web interface (HTTP vs nginx, ranges, page, search)', limitMs: 240_000, run: webInterface },
 ];
 
 const { values: args } = parseArgs({
