@@ -32,7 +32,7 @@ const CHILD_TIMEOUT_MS = 100_000;
 
 /** Copies go to extensions in this order within each album, as in scenario 5. */
 const KINDS = ['mp3', 'flac', 'mp3', 'flac', 'mp3', 'flac', 'ogg', 'm4a', 'mp3', 'wav'] as const;
-type Kind = (typeof KINDS)[number];
+export type Kind = (typeof KINDS)[number];
 /** ffmpeg's encoder per extension; each writes tags in its format's own way (ID3v2, Vorbis comments, MP4 atoms, RIFF INFO). */
 const ENCODERS: Record<Kind, string[]> = {
   mp3: ['-c:a', 'libmp3lame', '-b:a', '64k'],
@@ -144,14 +144,14 @@ export async function tagScan(ctx: BenchContext, scope: Scope): Promise<Scenario
   };
 }
 
-interface Source {
+export interface Source {
   file: string;
   title: string;
   size: number;
 }
 
 /** A few tagged half-second tones per format, each with its own pitch, title and track number. */
-async function makeSources(scope: Scope, dir: string): Promise<Record<Kind, Source[]>> {
+export async function makeSources(scope: Scope, dir: string): Promise<Record<Kind, Source[]>> {
   fs.mkdirSync(dir, { recursive: true });
   const sources = {} as Record<Kind, Source[]>;
   const jobs: Promise<void>[] = [];
@@ -175,7 +175,7 @@ async function makeSources(scope: Scope, dir: string): Promise<Record<Kind, Sour
  * directories; returns the bytes copied. Creating a file is mostly kernel CPU, so albums
  * are filled a few at a time, which keeps both cores busy.
  */
-async function copyLibrary(root: string, artists: number, sources: Record<Kind, Source[]>): Promise<number> {
+export async function copyLibrary(root: string, artists: number, sources: Record<Kind, Source[]>): Promise<number> {
   const albums: { dir: string; a: number; b: number }[] = [];
   for (let a = 0; a < artists; a++) {
     const artist = `Artist ${String(a).padStart(4, '0')} and the Benchmarks`;

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline';
 import { DEFAULT_RESCAN_INTERVAL_MS, Library, openLibraryDatabase, type ServerDatabase } from '../library/index.js';
 import { AudioStreamError, DEFAULT_MAX_REQUEST_LINE, DEFAULT_PORT } from '../protocol/index.js';
@@ -113,8 +115,14 @@ async function main(): Promise<void> {
     library.rescanFully().catch((err) => log.warn(`rescan failed: ${(err as Error).message ?? err}`));
   });
 
-  const dataDir = serverDataDir(root, args.data);
-  database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message) });
+  const openDatabase = (realRoot: string): ServerDatabase => {
+    const dataDir = serverDataDir(root, args.data);
+    if (isInside(dataDir, realRoot)) {
+      throw new AudioStreamError('USAGE', `--data ${dataDir} is inside the library: the server never writes into the music folder; pass a directory outside it`);
+    }
+    database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message) });
+    return database;
+  };
 
   library = await Library.open(root, {
     rescanIntervalMs,
@@ -122,7 +130,7 @@ async function main(): Promise<void> {
     onChange: (index, previous) => log.info(`library rescanned: ${index.entries.length} files (was ${previous.entries.length})`),
     onScanError: (err) => log.warn(`rescan failed: ${(err as Error).message ?? err}`),
     onTagError: (err) => log.warn(`tags: ${err.message}`),
-    database,
+    database: openDatabase,
     rescanNow: args['rescan-now'] ?? false,
     onScanStart: ({ full }) => log.info(`scan started${full ? ' (full: every file read again)' : ''}`),
     onScanEnd: (scan) =>
@@ -143,10 +151,10 @@ async function main(): Promise<void> {
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new AudioStreamError('USAGE', `cannot bind to host "${args.host}": not an address of this machine`);
     throw err;
   }
-  if (httpPort !== 0 || args['http-port'] !== undefined) web = await startWeb();
+  web = await startWeb();
   const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
   const count = library.current.entries.length;
-  log.warn(`as-server: serving ${count} file${count === 1 ? '' : 's'} from ${root} on ${where} (database ${database.file})${process.stdin.isTTY ? ' (q + Enter to stop)' : ''}`);
+  log.warn(`as-server: serving ${count} file${count === 1 ? '' : 's'} from ${root} on ${where} (database ${database?.file})${process.stdin.isTTY ? ' (q + Enter to stop)' : ''}`);
 
   async function startWeb(): Promise<WebServer | undefined> {
     if (httpPort === 0) return undefined;
@@ -183,6 +191,24 @@ async function main(): Promise<void> {
 
 function isLoopback(address: string): boolean {
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+/** True when `dir` (resolved through any links that exist) is `root` or below it. */
+function isInside(dir: string, root: string): boolean {
+  let real = path.resolve(dir);
+  // The data directory may not exist yet: resolve its deepest existing ancestor.
+  for (let probe = real, rest = ''; ; ) {
+    try {
+      real = path.join(fs.realpathSync(probe), rest);
+      break;
+    } catch {
+      const parent = path.dirname(probe);
+      if (parent === probe) break;
+      rest = path.join(path.basename(probe), rest);
+      probe = parent;
+    }
+  }
+  return real === root || real.startsWith(root + path.sep);
 }
 
 function parseCount(value: string | undefined, fallback: number, what: string): number {

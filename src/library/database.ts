@@ -20,6 +20,8 @@ export const APPLICATION_ID = 0x41534442;
  */
 export const FORMAT_VERSION = 1;
 
+const CACHE_SIZE = 'cache_size = -4000';
+
 /** One schema step of a component: `up` runs inside a transaction, once, in version order. */
 export interface Migration {
   /** 1, 2, 3, ...: the schema version this step brings the component to. */
@@ -123,6 +125,7 @@ export class ServerDatabase {
     }
     const db = new Database(file);
     try {
+      db.pragma(CACHE_SIZE); // before the integrity check reads every page
       const database = new ServerDatabase(db, file);
       database.check();
       database.checkComponents(options.components ?? {});
@@ -168,6 +171,9 @@ export class ServerDatabase {
       // the last transactions before a power loss may be lost, which a rescan redoes.
       this.db.pragma('synchronous = NORMAL');
     }
+    // better-sqlite3's default page cache is 16 MB, held for good once a listing or the
+    // integrity check has filled it; 4 MB keeps the hot pages, the kernel's cache the rest.
+    this.db.pragma(CACHE_SIZE);
     this.db.pragma('foreign_keys = ON');
     this.db.transaction(() => {
       this.db.pragma(`application_id = ${APPLICATION_ID}`);

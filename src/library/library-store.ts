@@ -67,6 +67,14 @@ export const LIBRARY_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: "each file's LIST2 line, kept ready so a listing is read, not rebuilt",
+    up(db) {
+      // NULL: not made yet; listings then build the line from the columns.
+      db.exec('ALTER TABLE files ADD COLUMN listing TEXT');
+    },
+  },
 ];
 
 /**
@@ -122,8 +130,10 @@ const RECORD_BATCH = 1000;
 export const MAX_SEARCH_TEXT = 256;
 export const MAX_SEARCH_RESULTS = 500;
 
-const STAT_COLUMNS = 'size = @size AND mtime_ms = @mtimeMs AND ctime_ms = @ctimeMs AND inode = @ino AND dev = @dev';
-const CLEAR_FACTS = 'tags_read = 0, title = NULL, artist = NULL, album = NULL, album_artist = NULL, track = NULL, disc = NULL, year = NULL, genre = NULL, duration = NULL, codec = NULL, sample_rate = NULL, bitrate = NULL, picture = NULL, sha256 = NULL, artist_id = NULL, album_id = NULL';
+const RECORD_COLUMNS = 'path, size, mtime_ms, ctime_ms, inode, dev, tags_read, title, artist, album, track, duration, codec, sample_rate, bitrate, sha256';
+/** A file's path and stat, as positional parameters (see statValues): named ones cost several times more to bind. */
+const IS_FILE = 'path = ? AND size = ? AND mtime_ms = ? AND ctime_ms = ? AND inode = ? AND dev = ?';
+const CLEAR_FACTS = 'tags_read = 0, title = NULL, artist = NULL, album = NULL, album_artist = NULL, track = NULL, disc = NULL, year = NULL, genre = NULL, duration = NULL, codec = NULL, sample_rate = NULL, bitrate = NULL, picture = NULL, sha256 = NULL, artist_id = NULL, album_id = NULL, listing = NULL';
 
 type StatRow = [id: number, path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, dev: number];
 type RecordRow = [
@@ -143,6 +153,9 @@ export class LibraryStore {
   private readonly db: Database.Database;
   private readonly pendingTags = new Map<string, { identity: FileIdentity; tags: AudioTags }>();
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Ids of artists and albums already in the table (few, next to files), to skip their upserts. */
+  private readonly artistIds = new Map<string, number>();
+  private readonly albumIds = new Map<string, number>();
   private readonly statements;
 
   constructor(database: ServerDatabase) {
@@ -152,28 +165,38 @@ export class LibraryStore {
     const db = this.db;
     this.statements = {
       allStats: db.prepare('SELECT id, path, size, mtime_ms, ctime_ms, inode, dev FROM files').raw(true),
-      insert: db.prepare('INSERT INTO files (path, size, mtime_ms, ctime_ms, inode, dev) VALUES (@path, @size, @mtimeMs, @ctimeMs, @ino, @dev)'),
+      allStatsByPath: db.prepare('SELECT id, path, size, mtime_ms, ctime_ms, inode, dev FROM files ORDER BY path').raw(true),
+      insert: db.prepare('INSERT INTO files (path, size, mtime_ms, ctime_ms, inode, dev) VALUES (?, ?, ?, ?, ?, ?)'),
       updateStat: db.prepare(`UPDATE files SET size = @size, mtime_ms = @mtimeMs, ctime_ms = @ctimeMs, inode = @ino, dev = @dev, ${CLEAR_FACTS} WHERE id = @id`),
       rename: db.prepare(`UPDATE files SET path = @path, size = @size, mtime_ms = @mtimeMs, ctime_ms = @ctimeMs, inode = @ino, dev = @dev, ${CLEAR_FACTS} WHERE id = @id`),
       remove: db.prepare('DELETE FROM files WHERE id = ?'),
       untagged: db.prepare('SELECT path FROM files WHERE tags_read = 0').pluck(),
       tags: db.prepare(
-        `SELECT title, artist, album, album_artist, track, disc, year, genre, duration, codec, sample_rate, bitrate, picture FROM files WHERE path = @path AND tags_read = 1 AND ${STAT_COLUMNS}`,
+        `SELECT title, artist, album, album_artist, track, disc, year, genre, duration, codec, sample_rate, bitrate, picture FROM files WHERE tags_read = 1 AND ${IS_FILE}`,
       ).raw(true),
+      // Positional parameters: binding twenty named ones per file cost more than the update.
       putTags: db.prepare(
-        `UPDATE files SET tags_read = 1, title = @title, artist = @artist, album = @album, album_artist = @albumArtist, track = @track, disc = @disc,
-         year = @year, genre = @genre, duration = @duration, codec = @codec, sample_rate = @sampleRate, bitrate = @bitrate, picture = @picture,
-         artist_id = @artistId, album_id = @albumId
-         WHERE path = @path AND ${STAT_COLUMNS}`,
+        `UPDATE files SET tags_read = 1, title = ?, artist = ?, album = ?, album_artist = ?, track = ?, disc = ?, year = ?, genre = ?,
+         duration = ?, codec = ?, sample_rate = ?, bitrate = ?, picture = ?, artist_id = ?, album_id = ?,
+         listing = json_patch(?, json_object('sha256', sha256)) -- a hash already known stays (a null drops the key)
+         WHERE ${IS_FILE}`,
       ),
       artistId: db.prepare('INSERT INTO artists (name) VALUES (?) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id').pluck(),
       albumId: db.prepare('INSERT INTO albums (artist_id, name) VALUES (?, ?) ON CONFLICT (artist_id, name) DO UPDATE SET name = excluded.name RETURNING id').pluck(),
-      sha256: db.prepare(`SELECT sha256 FROM files WHERE path = @path AND ${STAT_COLUMNS}`).pluck(),
-      putSha256: db.prepare(`UPDATE files SET sha256 = @sha256 WHERE path = @path AND ${STAT_COLUMNS}`),
-      clearHashes: db.prepare('UPDATE files SET sha256 = NULL'),
-      records: db.prepare(
-        `SELECT path, size, mtime_ms, ctime_ms, inode, dev, tags_read, title, artist, album, track, duration, codec, sample_rate, bitrate, sha256
-         FROM files WHERE path IN (SELECT value FROM json_each(?))`,
+      sha256: db.prepare(`SELECT sha256 FROM files WHERE ${IS_FILE}`).pluck(),
+      putSha256: db.prepare(
+        // Every SET reads the row as it was, so the hash is passed twice.
+        `UPDATE files SET sha256 = ?, listing = json_set(listing, '$.sha256', ?) WHERE ${IS_FILE}`,
+      ),
+      clearHashes: db.prepare("UPDATE files SET sha256 = NULL, listing = json_remove(listing, '$.sha256')"),
+      // Keyset pages in the path index's order, which is a scan's order for every path
+      // whose characters are all in the Basic Multilingual Plane (see records()).
+      recordPage: db.prepare(
+        `SELECT ${RECORD_COLUMNS} FROM files WHERE path > ? ORDER BY path LIMIT ${RECORD_BATCH}`,
+      ).raw(true),
+      record: db.prepare(`SELECT ${RECORD_COLUMNS} FROM files WHERE path = ?`).raw(true),
+      linePage: db.prepare(
+        `SELECT path, size, mtime_ms, ctime_ms, inode, dev, listing, tags_read = 1 OR sha256 IS NOT NULL FROM files WHERE path > ? ORDER BY path LIMIT ${RECORD_BATCH}`,
       ).raw(true),
       dropOrphanAlbums: db.prepare('DELETE FROM albums WHERE id NOT IN (SELECT album_id FROM files WHERE album_id IS NOT NULL)'),
       dropOrphanArtists: db.prepare(
@@ -204,10 +227,16 @@ export class LibraryStore {
   knownEntries(root: string): LibraryEntry[] {
     if (this.statements.meta.get('root') !== root) return [];
     const prefix = root.endsWith('/') ? root : root + '/';
-    const entries = (this.statements.allStats.all() as StatRow[]).map(
-      ([, path, size, mtimeMs, ctimeMs, ino, dev]): LibraryEntry => ({ path, absolutePath: prefix + path, size, mtimeMs, ctimeMs, ino, dev }),
-    );
-    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    // Row by row: a hundred thousand rows read at once would sit on the heap beside the entries.
+    const entries: LibraryEntry[] = [];
+    for (const [, path, size, mtimeMs, ctimeMs, ino, dev] of this.statements.allStatsByPath.iterate() as IterableIterator<StatRow>) {
+      entries.push({ path, absolutePath: prefix + path, size, mtimeMs, ctimeMs, ino, dev });
+    }
+    // SQLite orders by UTF-8 bytes, a scan by UTF-16 code units: the same but for characters
+    // beyond the Basic Multilingual Plane, so the sort is needed only when one shows up.
+    let sorted = true;
+    for (let i = 1; i < entries.length && sorted; i++) sorted = entries[i - 1]!.path < entries[i]!.path;
+    if (!sorted) entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     return entries;
   }
 
@@ -252,7 +281,7 @@ export class LibraryStore {
           s.rename.run({ id: row[0], path: entry.path, ...statOf(entry) });
           counts.renamed++;
         } else {
-          s.insert.run({ path: entry.path, ...statOf(entry) });
+          s.insert.run(...statValues(entry));
           counts.added++;
         }
       }
@@ -275,7 +304,7 @@ export class LibraryStore {
   tags(identity: FileIdentity): AudioTags | undefined {
     const pending = this.pendingTags.get(identity.path);
     if (pending && sameStat(pending.identity, identity)) return pending.tags;
-    const row = this.statements.tags.get(statParams(identity)) as (string | number | null)[] | undefined;
+    const row = this.statements.tags.get(...statValues(identity)) as (string | number | null)[] | undefined;
     if (!row) return undefined;
     const [title, artist, album, albumArtist, track, disc, year, genre, duration, codec, sampleRate, bitrate, picture] = row;
     const tags: AudioTags = {};
@@ -321,39 +350,58 @@ export class LibraryStore {
         // Album artist first: a compilation is one album, not one per track artist.
         const albumArtist = tags.albumArtist ?? tags.artist;
         const trackArtist = tags.artist ?? tags.albumArtist;
-        const albumArtistId = albumArtist === undefined ? null : (s.artistId.get(albumArtist) as number);
-        const artistId = trackArtist === undefined ? null : trackArtist === albumArtist ? albumArtistId : (s.artistId.get(trackArtist) as number);
-        const albumId = tags.album === undefined || albumArtistId === null ? null : (s.albumId.get(albumArtistId, tags.album) as number);
-        s.putTags.run({
-          ...statParams(identity),
-          title: tags.title ?? null,
-          artist: tags.artist ?? null,
-          album: tags.album ?? null,
-          albumArtist: tags.albumArtist ?? null,
-          track: tags.track ?? null,
-          disc: tags.disc ?? null,
-          year: tags.year ?? null,
-          genre: tags.genre ?? null,
-          duration: tags.duration ?? null,
-          codec: tags.codec ?? null,
-          sampleRate: tags.sampleRate ?? null,
-          bitrate: tags.bitrate ?? null,
-          picture: tags.picture ? 1 : 0,
+        const albumArtistId = albumArtist === undefined ? null : this.artistId(albumArtist);
+        const artistId = trackArtist === undefined ? null : trackArtist === albumArtist ? albumArtistId : this.artistId(trackArtist);
+        const albumId = tags.album === undefined || albumArtistId === null ? null : this.albumId(albumArtistId, tags.album);
+        s.putTags.run(
+          tags.title ?? null,
+          tags.artist ?? null,
+          tags.album ?? null,
+          tags.albumArtist ?? null,
+          tags.track ?? null,
+          tags.disc ?? null,
+          tags.year ?? null,
+          tags.genre ?? null,
+          tags.duration ?? null,
+          tags.codec ?? null,
+          tags.sampleRate ?? null,
+          tags.bitrate ?? null,
+          tags.picture ? 1 : 0,
           artistId,
           albumId,
-        });
+          JSON.stringify(withTags({ path: identity.path, size: identity.size, mtime: Math.round(identity.mtimeMs) }, tags)),
+          identity.path,
+          identity.size,
+          identity.mtimeMs,
+          identity.ctimeMs,
+          identity.ino,
+          identity.dev,
+        );
       }
     })();
   }
 
+  private artistId(name: string): number {
+    let id = this.artistIds.get(name);
+    if (id === undefined) this.artistIds.set(name, (id = this.statements.artistId.get(name) as number));
+    return id;
+  }
+
+  private albumId(artistId: number, name: string): number {
+    const key = `${artistId}\0${name}`;
+    let id = this.albumIds.get(key);
+    if (id === undefined) this.albumIds.set(key, (id = this.statements.albumId.get(artistId, name) as number));
+    return id;
+  }
+
   /** The file's SHA-256, if it was computed under exactly this stat. */
   sha256(identity: FileIdentity): string | undefined {
-    return (this.statements.sha256.get(statParams(identity)) as string | null | undefined) ?? undefined;
+    return (this.statements.sha256.get(...statValues(identity)) as string | null | undefined) ?? undefined;
   }
 
   /** Records a SHA-256 computed under `identity`; false when the database knows the file under another stat. */
   putSha256(identity: FileIdentity, sha256: string): boolean {
-    return this.statements.putSha256.run({ ...statParams(identity), sha256 }).changes > 0;
+    return this.statements.putSha256.run(sha256, sha256, ...statValues(identity)).changes > 0;
   }
 
   /** Forgets every SHA-256 (a forced full rescan recomputes them on demand). */
@@ -365,30 +413,69 @@ export class LibraryStore {
    * The v2 listing records of `entries`, from the database: tags and hash only where they
    * were read under the entry's stat. One query per thousand files.
    */
-  *records(entries: readonly LibraryEntry[]): Generator<V2Entry> {
+  *records(entries: readonly LibraryEntry[]): Generator<V2Entry[]> {
     this.flushTags();
+    const s = this.statements;
+    // The rows are read in pages along the path index and matched to the entries in step:
+    // the snapshot and the table hold the same files in the same order, so each lookup is a
+    // comparison, not a search. Where they differ (a path SQLite orders otherwise, a file not
+    // yet in the table) the row is looked up by path.
+    let page: RecordRow[] = [];
+    let at = 0;
+    let after = '';
+    let more = true;
     for (let i = 0; i < entries.length; i += RECORD_BATCH) {
       const batch = entries.slice(i, i + RECORD_BATCH);
-      const rows = new Map<string, RecordRow>();
-      for (const row of this.statements.records.all(JSON.stringify(batch.map((e) => e.path))) as RecordRow[]) rows.set(row[0], row);
-      for (const entry of batch) {
-        const record: V2Entry = { path: entry.path, size: entry.size, mtime: Math.round(entry.mtimeMs) };
-        const row = rows.get(entry.path);
-        if (row && row[1] === entry.size && row[2] === entry.mtimeMs && row[3] === entry.ctimeMs && row[4] === entry.ino && row[5] === entry.dev) {
-          if (row[6] === 1) {
-            if (row[7] !== null) record.title = row[7];
-            if (row[8] !== null) record.artist = row[8];
-            if (row[9] !== null) record.album = row[9];
-            if (row[10] !== null) record.track = row[10];
-            if (row[11] !== null) record.duration = row[11];
-            if (row[12] !== null) record.codec = row[12];
-            if (row[13] !== null) record.sampleRate = row[13];
-            if (row[14] !== null) record.bitrate = row[14];
-          }
-          if (row[15] !== null) record.sha256 = row[15];
+      const out: V2Entry[] = new Array(batch.length);
+      for (let k = 0; k < batch.length; k++) {
+        const entry = batch[k]!;
+        if (at === page.length && more) {
+          page = s.recordPage.all(after) as RecordRow[];
+          at = 0;
+          more = page.length === RECORD_BATCH;
+          if (page.length > 0) after = page[page.length - 1]![0];
         }
-        yield record;
+        let row: RecordRow | undefined;
+        if (at < page.length && page[at]![0] === entry.path) row = page[at++];
+        else row = s.record.get(entry.path) as RecordRow | undefined;
+        out[k] = recordOf(entry, row);
       }
+      yield out;
+    }
+  }
+
+  /**
+   * The LIST2 lines of `entries` (each ending in CR LF), a thousand a string, from the lines
+   * kept in the database: a listing reads one text per file instead of building and encoding
+   * a record. A line is used only when the row's stat is the entry's; any other is built.
+   */
+  *listingLines(entries: readonly LibraryEntry[]): Generator<string> {
+    this.flushTags();
+    const s = this.statements;
+    type LineRow = [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, dev: number, listing: string | null, facts: number];
+    let page: LineRow[] = [];
+    let at = 0;
+    let after = '';
+    let more = true;
+    for (let i = 0; i < entries.length; i += RECORD_BATCH) {
+      const end = Math.min(entries.length, i + RECORD_BATCH);
+      let text = '';
+      for (let k = i; k < end; k++) {
+        const entry = entries[k]!;
+        if (at === page.length && more) {
+          page = s.linePage.all(after) as LineRow[];
+          at = 0;
+          more = page.length === RECORD_BATCH;
+          if (page.length > 0) after = page[page.length - 1]![0];
+        }
+        const row = at < page.length && page[at]![0] === entry.path ? page[at++] : undefined;
+        const same = row !== undefined && row[1] === entry.size && row[2] === entry.mtimeMs && row[3] === entry.ctimeMs && row[4] === entry.ino && row[5] === entry.dev;
+        if (same && row[6] !== null) text += row[6];
+        else if (same && row[7] === 0) text += JSON.stringify({ path: entry.path, size: entry.size, mtime: Math.round(entry.mtimeMs) });
+        else text += JSON.stringify(recordOf(entry, s.record.get(entry.path) as RecordRow | undefined));
+        text += '\r\n';
+      }
+      yield text;
     }
   }
 
@@ -398,6 +485,8 @@ export class LibraryStore {
       this.statements.dropOrphanAlbums.run();
       this.statements.dropOrphanArtists.run();
     })();
+    this.artistIds.clear();
+    this.albumIds.clear();
   }
 
   /** Files known, and how many of them have their tags read. */
@@ -443,12 +532,44 @@ export class LibraryStore {
   }
 }
 
+/** A listing record with the tags a listing shows, in the order recordOf puts them. */
+function withTags(record: V2Entry, tags: AudioTags): V2Entry {
+  if (tags.title !== undefined) record.title = tags.title;
+  if (tags.artist !== undefined) record.artist = tags.artist;
+  if (tags.album !== undefined) record.album = tags.album;
+  if (tags.track !== undefined) record.track = tags.track;
+  if (tags.duration !== undefined) record.duration = tags.duration;
+  if (tags.codec !== undefined) record.codec = tags.codec;
+  if (tags.sampleRate !== undefined) record.sampleRate = tags.sampleRate;
+  if (tags.bitrate !== undefined) record.bitrate = tags.bitrate;
+  return record;
+}
+
+/** The listing record of an entry: tags and hash only if the row's stat is the entry's. */
+function recordOf(entry: LibraryEntry, row: RecordRow | undefined): V2Entry {
+  const record: V2Entry = { path: entry.path, size: entry.size, mtime: Math.round(entry.mtimeMs) };
+  if (row && row[1] === entry.size && row[2] === entry.mtimeMs && row[3] === entry.ctimeMs && row[4] === entry.ino && row[5] === entry.dev) {
+    if (row[6] === 1) {
+      if (row[7] !== null) record.title = row[7];
+      if (row[8] !== null) record.artist = row[8];
+      if (row[9] !== null) record.album = row[9];
+      if (row[10] !== null) record.track = row[10];
+      if (row[11] !== null) record.duration = row[11];
+      if (row[12] !== null) record.codec = row[12];
+      if (row[13] !== null) record.sampleRate = row[13];
+      if (row[14] !== null) record.bitrate = row[14];
+    }
+    if (row[15] !== null) record.sha256 = row[15];
+  }
+  return record;
+}
+
 function statOf(entry: LibraryEntry): { size: number; mtimeMs: number; ctimeMs: number; ino: number; dev: number } {
   return { size: entry.size, mtimeMs: entry.mtimeMs, ctimeMs: entry.ctimeMs, ino: entry.ino, dev: entry.dev };
 }
 
-function statParams(identity: FileIdentity): FileIdentity {
-  return { path: identity.path, size: identity.size, mtimeMs: identity.mtimeMs, ctimeMs: identity.ctimeMs, ino: identity.ino, dev: identity.dev };
+function statValues(identity: FileIdentity): [string, number, number, number, number, number] {
+  return [identity.path, identity.size, identity.mtimeMs, identity.ctimeMs, identity.ino, identity.dev];
 }
 
 function sameStat(a: FileIdentity, b: FileIdentity): boolean {

@@ -29,10 +29,11 @@ export interface LibraryOptions {
   /** A tag-reading thread failed or gave up on a file (those files show no tags). */
   onTagError?: (err: Error) => void;
   /**
-   * Where the library is remembered between runs (database.ts); without one, a database
-   * in memory, forgotten at exit.
+   * Where the library is remembered between runs (database.ts), or a function that opens it,
+   * called once the library directory is known to exist (so a mistyped -l creates nothing);
+   * without one, a database in memory, forgotten at exit.
    */
-  database?: ServerDatabase;
+  database?: ServerDatabase | ((realRoot: string) => ServerDatabase);
   /** Ignore what the database knows: scan first and read every file's tags again. */
   rescanNow?: boolean;
   /** A scan started (for the log). */
@@ -119,8 +120,9 @@ export class Library {
     if (!stats.isDirectory()) {
       throw new AudioStreamError('LIBRARY_NOT_FOUND', `"${root}" is not a directory: pass -l DIR with the folder of your music`);
     }
-    const store = new LibraryStore(options.database ?? ServerDatabase.inMemory());
     const realRoot = await fsp.realpath(root);
+    const database = typeof options.database === 'function' ? options.database(realRoot) : options.database;
+    const store = new LibraryStore(database ?? ServerDatabase.inMemory());
     const known = options.rescanNow ? [] : store.knownEntries(realRoot);
     if (known.length > 0) {
       // What the last run knew is served at once (its tags and hashes were read under the
@@ -228,11 +230,16 @@ export class Library {
   }
 
   /**
-   * The v2 listing records of a snapshot's entries, from the database: tags and hash where
-   * they were read under the stat the entry carries.
+   * The v2 listing records of a snapshot's entries, in order, a thousand at a time, from the
+   * database: tags and hash where they were read under the stat the entry carries.
    */
-  records(entries: readonly LibraryEntry[]): Iterable<V2Entry> {
+  records(entries: readonly LibraryEntry[]): Iterable<V2Entry[]> {
     return this.store.records(entries);
+  }
+
+  /** The LIST2 lines of a snapshot's entries, in order, a thousand a string (CR LF after each). */
+  listingLines(entries: readonly LibraryEntry[]): Iterable<string> {
+    return this.store.listingLines(entries);
   }
 
   /** Scans again, re-reading every file's tags and forgetting every hash (--rescan-now, SIGHUP). */

@@ -17,9 +17,6 @@ import type { ReplyChannel } from './reply-channel.js';
 
 export const SERVER_NAME = 'audiostream/0.1';
 
-/** Listing lines are encoded and written this many at a time, so a huge list streams. */
-const LIST_BATCH = 1000;
-
 export interface V2Context {
   library: Library;
   channel: ReplyChannel;
@@ -54,7 +51,7 @@ export async function sendV2Error(channel: ReplyChannel, code: V2ErrorCode, mess
 
 /** The listing record of one file: path, size, time, and tags and hash when known. */
 export function describeEntry(library: Library, entry: LibraryEntry): V2Entry {
-  for (const record of library.records([entry])) return record;
+  for (const [record] of library.records([entry])) return record!;
   throw new Error('unreachable: one record per entry');
 }
 
@@ -64,15 +61,9 @@ async function answerList2(ctx: V2Context): Promise<V2Outcome> {
   const entries = index.entries;
   await channel.write(encodeV2Line(`OK ${entries.length}`));
   let bytes = 0;
-  // Records come from the library database a batch at a time, not from a copy in memory.
-  const records = library.records(entries)[Symbol.iterator]();
-  for (let i = 0; i < entries.length && !channel.closed; i += LIST_BATCH) {
-    let text = '';
-    for (let n = 0; n < LIST_BATCH; n++) {
-      const next = records.next();
-      if (next.done) break;
-      text += `${JSON.stringify(next.value)}\r\n`;
-    }
+  // Lines come from the library database a thousand at a time, not from a copy in memory.
+  for (const text of library.listingLines(entries)) {
+    if (channel.closed) break;
     const buf = Buffer.from(text, 'utf8');
     bytes += buf.length;
     await channel.write(buf);

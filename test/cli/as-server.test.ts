@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,11 @@ interface RunningProcess {
   port: number;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
+
+// Servers started here keep their database in a temporary data directory, not the user's.
+const dataHome = fs.mkdtempSync(path.join(os.tmpdir(), 'audiostream-data-'));
+process.env.XDG_DATA_HOME = dataHome;
+after(() => fs.rmSync(dataHome, { recursive: true, force: true }));
 
 const started: ChildProcessWithoutNullStreams[] = [];
 after(() => started.forEach((c) => c.kill('SIGKILL')));
@@ -73,6 +80,18 @@ describe('as-server flags', () => {
       assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
       assert.match(run.stderr, pattern);
     }
+  });
+
+  test('--data inside the library is refused with one line, and a missing library creates no data directory', () => {
+    const inside = path.join(SAMPLE_LIBRARY, '.audiostream-data');
+    let run = spawnSync(process.execPath, [SERVER_BIN, '-p', '0', '-l', SAMPLE_LIBRARY, '--data', inside], { encoding: 'utf8', input: '' });
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /^as-server: --data .* is inside the library: the server never writes into the music folder; pass a directory outside it\n$/);
+    assert.equal(fs.existsSync(inside), false);
+    const data = path.join(dataHome, 'never-made');
+    run = spawnSync(process.execPath, [SERVER_BIN, '-l', '/nonexistent/music', '--data', data], { encoding: 'utf8', input: '' });
+    assert.equal(run.status, 2, run.stderr);
+    assert.equal(fs.existsSync(data), false);
   });
 
   test('a port already in use says so', { timeout: 20_000 }, async () => {

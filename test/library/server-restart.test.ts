@@ -31,6 +31,8 @@ test('kill -9 of a real server in the middle of its tag pass, files changed whil
   const root = await harness.library();
   const copies = 200;
   const paths = await writeTaggedLibrary(root, copies);
+  // Whole seconds, so that putting the time back later restores it exactly.
+  fs.utimesSync(path.join(root, paths[0]!), 1_700_000_000, 1_700_000_000);
   const dataDir = path.join(await harness.tempDir(), 'data');
 
   const first = await start(root, dataDir);
@@ -55,11 +57,13 @@ test('kill -9 of a real server in the middle of its tag pass, files changed whil
 
   // While it is down: a same-size rewrite that restores mtime, on a file whose hash is stored.
   const rewritten = path.join(root, hashed[0]!);
-  const { atime, mtime } = fs.statSync(rewritten);
+  const { mtimeMs, size } = fs.statSync(rewritten);
   const bytes = fs.readFileSync(rewritten);
   bytes[bytes.length - 3] ^= 0x55;
   fs.writeFileSync(rewritten, bytes);
-  fs.utimesSync(rewritten, atime, mtime);
+  fs.utimesSync(rewritten, 1_700_000_000, 1_700_000_000);
+  assert.equal(fs.statSync(rewritten).mtimeMs, mtimeMs, 'the old mtime is back');
+  assert.equal(fs.statSync(rewritten).size, size);
 
   const second = await start(root, dataDir);
   await second.waitForLog(/tags read from (\d+) files/);
