@@ -56,7 +56,8 @@ export class WebHarness {
   /** A copy of the sample library (real audio with tags) in a fresh directory. */
   async sampleLibrary(): Promise<string> {
     const root = path.join(await this.tempDir(), 'library');
-    await fsp.cp(SAMPLE_LIBRARY, root, { recursive: true });
+    // dereference: a sample library reached through a link is copied, never written through.
+    await fsp.cp(SAMPLE_LIBRARY, root, { recursive: true, dereference: true });
     return root;
   }
 
