@@ -73,6 +73,9 @@ export const LIBRARY_MIGRATIONS: readonly Migration[] = [
     up(db) {
       // NULL: not made yet; listings then build the line from the columns.
       db.exec('ALTER TABLE files ADD COLUMN listing TEXT');
+      // Path and stat alone, in path order: a restart reads its snapshot from this index
+      // without touching the wide rows (tags and lines) at all.
+      db.exec('CREATE INDEX files_stat ON files (path, size, mtime_ms, ctime_ms, inode, dev)');
     },
   },
 ];
@@ -165,7 +168,7 @@ export class LibraryStore {
     const db = this.db;
     this.statements = {
       allStats: db.prepare('SELECT id, path, size, mtime_ms, ctime_ms, inode, dev FROM files').raw(true),
-      allStatsByPath: db.prepare('SELECT id, path, size, mtime_ms, ctime_ms, inode, dev FROM files ORDER BY path').raw(true),
+      allStatsByPath: db.prepare('SELECT path, size, mtime_ms, ctime_ms, inode, dev FROM files INDEXED BY files_stat ORDER BY path').raw(true),
       insert: db.prepare('INSERT INTO files (path, size, mtime_ms, ctime_ms, inode, dev) VALUES (?, ?, ?, ?, ?, ?)'),
       updateStat: db.prepare(`UPDATE files SET size = @size, mtime_ms = @mtimeMs, ctime_ms = @ctimeMs, inode = @ino, dev = @dev, ${CLEAR_FACTS} WHERE id = @id`),
       rename: db.prepare(`UPDATE files SET path = @path, size = @size, mtime_ms = @mtimeMs, ctime_ms = @ctimeMs, inode = @ino, dev = @dev, ${CLEAR_FACTS} WHERE id = @id`),
@@ -229,7 +232,7 @@ export class LibraryStore {
     const prefix = root.endsWith('/') ? root : root + '/';
     // Row by row: a hundred thousand rows read at once would sit on the heap beside the entries.
     const entries: LibraryEntry[] = [];
-    for (const [, path, size, mtimeMs, ctimeMs, ino, dev] of this.statements.allStatsByPath.iterate() as IterableIterator<StatRow>) {
+    for (const [path, size, mtimeMs, ctimeMs, ino, dev] of this.statements.allStatsByPath.iterate() as IterableIterator<StatRow extends [unknown, ...infer Rest] ? Rest : never>) {
       entries.push({ path, absolutePath: prefix + path, size, mtimeMs, ctimeMs, ino, dev });
     }
     // SQLite orders by UTF-8 bytes, a scan by UTF-16 code units: the same but for characters
