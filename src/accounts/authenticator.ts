@@ -1,5 +1,6 @@
-import { createHmac } from 'node:crypto';
-import { SCRAM_DEFAULT_ITERATIONS, type ScramCredential } from '../protocol/index.js';
+import { createHash, createHmac, pbkdf2 } from 'node:crypto';
+import { promisify } from 'node:util';
+import { SCRAM_DEFAULT_ITERATIONS, constantTimeEqual, normalizePassword, type ScramCredential } from '../protocol/index.js';
 import type { Account, AccountStore } from './account-store.js';
 import { LoginThrottle } from './login-throttle.js';
 
@@ -32,6 +33,27 @@ export class Authenticator {
     return { credential: account?.scram ?? fake, account };
   }
 
+  /**
+   * A login with the password itself, for interfaces that receive it (the web page's login
+   * form, over HTTPS): the same throttle, the same made-up keys for unknown names and the same
+   * work as a SCRAM login, checked against the stored key (the password is never kept).
+   * PBKDF2 runs on the thread pool, so a login does not stall the event loop.
+   */
+  async verifyPassword(address: string, name: string, password: string): Promise<Account | undefined> {
+    const delay = this.throttle.reserve(address, name);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    const { credential, account } = await this.credentialFor(name);
+    const salted = await pbkdf2Async(normalizePassword(password), credential.salt, credential.iterations, 32, 'sha256');
+    const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+    const storedKey = createHash('sha256').update(clientKey).digest();
+    if (constantTimeEqual(storedKey, credential.storedKey) && account) {
+      this.throttle.recordSuccess(address, name);
+      return account;
+    }
+    this.throttle.recordFailure(address, name);
+    return undefined;
+  }
+
   private fakeCredential(name: string): ScramCredential {
     const derive = (label: string): Buffer => createHmac('sha256', this.secret).update(`${label}\0${name}`).digest();
     return {
@@ -42,3 +64,5 @@ export class Authenticator {
     };
   }
 }
+
+const pbkdf2Async = promisify(pbkdf2);

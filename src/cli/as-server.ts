@@ -11,6 +11,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   createLogger,
 } from '../server/index.js';
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, WebServer, accountsWebAuthenticator } from '../http/index.js';
 import { exitWithError, parseCommandLine, parsePort, parseSeconds } from './args.js';
 import { loadServerSecurity } from './server-security.js';
 import { USER_HELP, runUserCommand } from './user-command.js';
@@ -46,6 +47,9 @@ Options:
       --allow-v1-from CIDR...
                          once accounts exist, serve v1 (which cannot log in) only to these
                          addresses (default 127.0.0.0/8 ::1; "none" for nowhere)
+      --http-port PORT   port of the web player and its API (default ${DEFAULT_HTTP_PORT}; 0 = off)
+      --http-host ADDRESS
+                         address the web port binds (default ${DEFAULT_HTTP_HOST}: this machine only)
   -q, --quiet            log warnings only, not each connection and request
   -h, --help             show this help
 
@@ -72,6 +76,8 @@ async function main(): Promise<void> {
     'request-timeout': { type: 'string' },
     'max-connections': { type: 'string' },
     'max-connections-per-address': { type: 'string' },
+    'http-port': { type: 'string' },
+    'http-host': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -91,18 +97,25 @@ async function main(): Promise<void> {
   const maxConnections = parseCount(args['max-connections'], DEFAULT_MAX_CONNECTIONS, '--max-connections');
   const maxConnectionsPerAddress = parseCount(args['max-connections-per-address'], DEFAULT_MAX_CONNECTIONS_PER_ADDRESS, '--max-connections-per-address');
   const log = createLogger({ quiet: args.quiet ?? false });
+  const httpPort = parsePort(args['http-port'], DEFAULT_HTTP_PORT);
+  const httpHost = args['http-host'] ?? DEFAULT_HTTP_HOST;
+  if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) {
+    throw new AudioStreamError('USAGE', '--tls-cert and --tls-key go together: pass both, or neither');
+  }
+  const tls = args['tls-cert'] !== undefined ? { certFile: args['tls-cert'], keyFile: args['tls-key']! } : undefined;
 
   // Signals are handled from the very start, so a stop during start-up is clean too.
   let stopping = false;
   let library: Library | undefined;
   let server: AudioServer | undefined;
   let database: ServerDatabase | undefined;
+  let web: WebServer | undefined;
   const stop = async (why: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.warn(`as-server: stopping (${why})`);
     library?.close();
-    await server?.close();
+    await Promise.all([server?.close(), web?.close()]);
     database?.close();
     process.exit(0);
   };
@@ -151,10 +164,38 @@ async function main(): Promise<void> {
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new AudioStreamError('USAGE', `cannot bind to host "${args.host}": not an address of this machine`);
     throw err;
   }
+  web = await startWeb();
   const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
   const count = library.current.entries.length;
   log.warn(`as-server: serving ${count} file${count === 1 ? '' : 's'} from ${root} on ${where} (database ${database?.file})${process.stdin.isTTY ? ' (q + Enter to stop)' : ''}`);
   for (const line of await security.describe()) log.warn(`as-server: ${line}`);
+
+  async function startWeb(): Promise<WebServer | undefined> {
+    if (httpPort === 0) return undefined;
+    const webServer = new WebServer({ library: library!, log, auth: accountsWebAuthenticator(security.authenticator), ...(tls ? { tls } : {}) });
+    let webAddress;
+    try {
+      webAddress = await webServer.listen(httpPort, httpHost);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // The default web port taken (another as-server on this machine) costs the web page,
+      // not the TCP service; a port asked for explicitly must be had.
+      if (code === 'EADDRINUSE' && args['http-port'] === undefined) {
+        log.warn(`as-server: web port ${httpPort} is already in use: no web player (pass --http-port PORT, or 0 to turn it off)`);
+        return undefined;
+      }
+      if (code === 'EADDRINUSE') throw new AudioStreamError('USAGE', `web port ${httpPort} is already in use: stop the other server or pass --http-port PORT`);
+      if (code === 'EACCES') throw new AudioStreamError('USAGE', `no permission to listen on web port ${httpPort}: use a port above 1023`);
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new AudioStreamError('USAGE', `cannot bind the web port to "${httpHost}": not an address of this machine`);
+      throw err;
+    }
+    const host = webAddress.family === 'IPv6' ? `[${webAddress.address}]` : webAddress.address;
+    log.warn(`as-server: web player on ${webServer.secure ? 'https' : 'http'}://${host}:${webAddress.port}/`);
+    if (!isLoopback(webAddress.address) && !(await security.authenticator.store.hasAccounts())) {
+      log.warn('as-server: the web port is reachable from other machines and no login is required (no accounts yet: as-server user add NAME)');
+    }
+    return webServer;
+  }
 
   // `q` + Enter stops; end of input does not (a service runs with stdin from /dev/null).
   const input = readline.createInterface({ input: process.stdin, terminal: false });
@@ -162,6 +203,10 @@ async function main(): Promise<void> {
     if (line.trim().toLowerCase() === 'q') void stop('q');
   });
   input.on('close', () => {});
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
 /** True when `dir` (resolved through any links that exist) is `root` or below it. */

@@ -11,6 +11,8 @@ import { openAccountStore } from './user-command.js';
  */
 export async function loadServerSecurity(flags: { root: string; data?: string; tlsCert?: string; tlsKey?: string; allowV1From?: string[] }): Promise<{
   serverOptions: Pick<AudioServerOptions, 'access' | 'tls'>;
+  /** Every interface's logins go through this one (the web page's too). */
+  authenticator: Authenticator;
   describe(): Promise<string[]>;
 }> {
   let opened;
@@ -21,7 +23,8 @@ export async function loadServerSecurity(flags: { root: string; data?: string; t
     throw new AudioStreamError('USAGE', `cannot use the data directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (pass --data DIR)`);
   }
   const allow = flags.allowV1From === undefined ? DEFAULT_ALLOW_V1_FROM : flags.allowV1From.flatMap((a) => a.split(/[\s,]+/)).filter((a) => a && a !== 'none');
-  const access = new AccessPolicy({ authenticator: new Authenticator({ store: opened.store, serverSecret: opened.secret, throttle: new LoginThrottle() }), allowV1From: allow });
+  const authenticator = new Authenticator({ store: opened.store, serverSecret: opened.secret, throttle: new LoginThrottle() });
+  const access = new AccessPolicy({ authenticator, allowV1From: allow });
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new AudioStreamError('USAGE', '--tls-cert and --tls-key go together');
   let tls;
   let fingerprint: string | undefined;
@@ -45,6 +48,7 @@ export async function loadServerSecurity(flags: { root: string; data?: string; t
   }
   return {
     serverOptions: { access, ...(tls ? { tls } : {}) },
+    authenticator,
     describe: async () => {
       const lines: string[] = [];
       const users = await opened.store.list();

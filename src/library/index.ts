@@ -11,3 +11,6 @@ export * from './library-watcher.js';
 export * from './database.js';
 export * from './library-store.js';
 export * from './tag-text-limit.js';
+export * from './catalog-queries.js';
+export * from './folder-view.js';
+export * from './cover-art.js';

@@ -83,6 +83,11 @@ export class Library {
   private readonly tagWorkers: TagWorkerPool;
   /** The library root with every link resolved: what "inside the library" means. */
   private realRoot = '';
+
+  /** The library root with every link resolved (for readers on other threads, which open through safe-open). */
+  get resolvedRoot(): string {
+    return this.realRoot;
+  }
   /** What is remembered about each file, its albums and artists (library-store.ts). */
   readonly store: LibraryStore;
   /** SHA-256 of each file, by identity (path and stat): computed once, kept in the database. */

@@ -1,0 +1,65 @@
+import { HttpError, readJsonBody, sendJson } from './responses.js';
+import type { Route } from './router.js';
+import { SessionStore } from './sessions.js';
+
+/** Longest name or password accepted at login. */
+const MAX_CREDENTIAL = 1024;
+
+/**
+ * The session: whether a login is needed, who is logged in, and the CSRF token the page
+ * sends back on state-changing requests; log in and log out.
+ */
+export const sessionRoutes: Route[] = [
+  {
+    method: 'GET',
+    pattern: '/api/session',
+    public: true,
+    async handler({ req, res, context }) {
+      const loginRequired = await context.auth.hasAccounts();
+      const found = context.sessionOf(req);
+      sendJson(req, res, 200, {
+        loginRequired,
+        user: found ? found.session.user : null,
+        csrfToken: found ? found.session.csrfToken : null,
+      });
+    },
+  },
+  {
+    method: 'POST',
+    pattern: '/api/login',
+    public: true,
+    async handler({ req, res, context }) {
+      const address = req.socket.remoteAddress ?? '';
+      if (context.loginLimiter.blocked(address)) throw new HttpError(429, 'LOGIN_RATE_LIMITED', 'too many failed logins: wait a minute and try again');
+      const body = await readJsonBody(req);
+      const { name, password } = body;
+      if (typeof name !== 'string' || typeof password !== 'string' || name.length > MAX_CREDENTIAL || password.length > MAX_CREDENTIAL) {
+        throw new HttpError(400, 'BAD_REQUEST', 'send {"name": ..., "password": ...}');
+      }
+      const user = await context.auth.verify(name, password, address);
+      if (!user) {
+        context.loginLimiter.failed(address);
+        context.log.warn(`web: failed login for ${JSON.stringify(name.slice(0, 64))} from ${address}`);
+        throw new HttpError(401, 'LOGIN_FAILED', 'wrong name or password');
+      }
+      context.loginLimiter.succeeded(address);
+      const previous = context.sessionOf(req);
+      if (previous) context.sessions.remove(previous.token); // a new login never keeps an old token
+      const { token, session } = context.sessions.create(user);
+      res.setHeader('Set-Cookie', SessionStore.cookie(token, context.secure));
+      context.log.info(`web: ${user.name} logged in from ${address}`);
+      sendJson(req, res, 200, { loginRequired: true, user: session.user, csrfToken: session.csrfToken });
+    },
+  },
+  {
+    method: 'POST',
+    pattern: '/api/logout',
+    public: true,
+    handler({ req, res, context }) {
+      const found = context.sessionOf(req);
+      if (found) context.sessions.remove(found.token);
+      res.setHeader('Set-Cookie', SessionStore.clearedCookie(context.secure));
+      sendJson(req, res, 200, { user: null });
+    },
+  },
+];

@@ -1,0 +1,85 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { WebUser } from './web-authenticator.js';
+
+export const SESSION_COOKIE = 'as_session';
+/** A session lasts this long from login. */
+export const SESSION_LIFETIME_MS = 7 * 24 * 3600 * 1000;
+/** Sessions kept at once; past it the oldest is dropped (its user logs in again). */
+export const MAX_SESSIONS = 10_000;
+
+export interface Session {
+  user: WebUser;
+  /** Sent back by the page in X-CSRF-Token on every state-changing request. */
+  csrfToken: string;
+  expiresAt: number;
+}
+
+/**
+ * Logged-in browsers, in memory: a random 256-bit token in an HttpOnly, SameSite=Strict
+ * cookie (Secure under TLS) names a session; a restart logs everyone out. Each session has
+ * its own CSRF token, which only a page of this origin can read (from /api/session) and must
+ * echo in a header, something a cross-site form or image can never do.
+ */
+export class SessionStore {
+  private readonly sessions = new Map<string, Session>();
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  create(user: WebUser): { token: string; session: Session } {
+    if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
+    const token = randomBytes(32).toString('base64url');
+    const session: Session = { user, csrfToken: randomBytes(32).toString('base64url'), expiresAt: this.now() + SESSION_LIFETIME_MS };
+    this.sessions.set(token, session);
+    return { token, session };
+  }
+
+  /** The request's session, if its cookie names a live one. */
+  find(req: IncomingMessage): { token: string; session: Session } | undefined {
+    const token = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (token === undefined) return undefined;
+    const session = this.sessions.get(token);
+    if (!session) return undefined;
+    if (session.expiresAt <= this.now()) {
+      this.sessions.delete(token);
+      return undefined;
+    }
+    return { token, session };
+  }
+
+  remove(token: string): void {
+    this.sessions.delete(token);
+  }
+
+  /** The Set-Cookie value for a new session. */
+  static cookie(token: string, secure: boolean): string {
+    return `${SESSION_COOKIE}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_LIFETIME_MS / 1000}${secure ? '; Secure' : ''}`;
+  }
+
+  /** The Set-Cookie value that removes the cookie. */
+  static clearedCookie(secure: boolean): string {
+    return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`;
+  }
+}
+
+/** True when `given` is the session's CSRF token (compared in constant time). */
+export function csrfTokenMatches(session: Session, given: string | string[] | undefined): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(session.csrfToken);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** One cookie's value from a Cookie header (the first of that name; bounded by Node's header limit). */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq === -1) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}

@@ -1,0 +1,206 @@
+/**
+ * The player page in a real browser: Debian's Chromium (/usr/bin/chromium) driven by
+ * playwright-core, against a real server on a real library. Logs in, sees the sample
+ * library's tags, searches, plays (currentTime advances), seeks (a Range request reaches
+ * the server and the position lands within 1 s), goes to the next track (the bytes the
+ * server sent for it are that file), and leaves screenshots in test-output/browser/ (with
+ * AS_DOC_SCREENSHOTS=1, also the ones in docs/screenshots/).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, promises as fsp } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Library } from '../../src/library/index.js';
+import { REPO_ROOT } from '../client/support/paths.js';
+import { TestAuthenticatorWithFixedAccount, WebHarness, sha256 } from './support/web-harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const OUTPUT = path.join(REPO_ROOT, 'test-output', 'browser');
+const DOC_SCREENSHOTS = path.join(REPO_ROOT, 'docs', 'screenshots');
+const harness = new WebHarness();
+after(() => harness.cleanup());
+
+/** What the server sent for one /files/:id request, seen from the server's side. */
+interface ServedFile {
+  id: number;
+  range: string | undefined;
+  status: number;
+  start: number;
+  bytes: number;
+  sha256: string;
+}
+
+/** Records every file body the server writes (test instrumentation on the real server). */
+function recordServedFiles(server: import('node:http').Server, served: ServedFile[]): void {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const match = /^\/files\/(\d+)/.exec(req.url ?? '');
+    if (!match) return;
+    const hash = createHash('sha256');
+    let bytes = 0;
+    const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    res.write = ((chunk: unknown, ...rest: unknown[]) => {
+      if (Buffer.isBuffer(chunk)) {
+        hash.update(chunk);
+        bytes += chunk.length;
+      }
+      return write(chunk, ...rest);
+    }) as typeof res.write;
+    res.on('close', () => {
+      const contentRange = res.getHeader('content-range');
+      const start = typeof contentRange === 'string' ? Number(/^bytes (\d+)-/.exec(contentRange)?.[1] ?? 0) : 0;
+      served.push({ id: Number(match[1]), range: req.headers.range, status: res.statusCode, start, bytes, sha256: hash.digest('hex') });
+    });
+  });
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function screenshot(page: Page, name: string, forDocs = false): Promise<void> {
+  await fsp.mkdir(OUTPUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUTPUT, `${name}.png`) });
+  if (forDocs && process.env.AS_DOC_SCREENSHOTS === '1') {
+    await fsp.mkdir(DOC_SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(DOC_SCREENSHOTS, `${name}.png`) });
+  }
+}
+
+describe('the player page in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)` }, () => {
+  let library: Library;
+  let port: number;
+  let root: string;
+  const served: ServedFile[] = [];
+  let context: BrowserContext;
+  let page: Page;
+  const consoleErrors: string[] = [];
+
+  before(async () => {
+    root = await harness.sampleLibrary();
+    // A long track (5 minutes of 44.1 kHz stereo WAV, 53 MB) so that a seek needs bytes the
+    // browser has not buffered, and a short one after it in the same album.
+    const album = path.join(root, 'Test Tones');
+    await fsp.mkdir(album);
+    const tag = (title: string, track: number) => ['-metadata', `title=${title}`, '-metadata', 'artist=Aurora Tones', '-metadata', 'album=Test Tones', '-metadata', `track=${track}`];
+    execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=330:duration=300:sample_rate=44100', '-ac', '2', ...tag('Long Tone', 1), path.join(album, '01 Long Tone.wav')]);
+    execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=550:duration=4:sample_rate=22050', ...tag('Next Tone', 2), path.join(album, '02 Next Tone.flac')]);
+    library = await harness.openLibrary(root);
+    const started = await harness.start(library, { auth: new TestAuthenticatorWithFixedAccount() });
+    port = started.port;
+    recordServedFiles(started.server.server, served);
+    context = await chromium.launchPersistentContext(await harness.tempDir('as-chromium-profile-'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+      viewport: { width: 1100, height: 720 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  });
+
+  after(async () => {
+    await context?.close();
+  });
+
+  test('logs in, browses, searches, plays, seeks, skips, logs out', { timeout: 120_000 }, async () => {
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.locator('#login-form').waitFor({ state: 'visible' });
+    await screenshot(page, '01-login');
+    await page.fill('#login-name', TestAuthenticatorWithFixedAccount.NAME);
+    await page.fill('#login-password', 'wrong');
+    await page.click('#login-form button');
+    await page.getByText('wrong name or password').waitFor();
+    await page.fill('#login-password', TestAuthenticatorWithFixedAccount.PASSWORD);
+    await page.click('#login-form button');
+
+    // The sample library, with its tags: artists, then an album's tracks in order.
+    await page.locator('#list li', { hasText: 'Émilie Ölund' }).waitFor();
+    assert.deepEqual(await page.locator('#list li .grow > div:first-child').allTextContents(), ['Aurora Tones', 'The Testers', 'Various Artists', 'Émilie Ölund']);
+    await page.click('button[data-view="albums"]');
+    await page.locator('#list li', { hasText: 'First Light' }).click();
+    await page.locator('#list li', { hasText: 'Sunrise' }).waitFor();
+    assert.deepEqual(await page.locator('#list li .grow > div:first-child').allTextContents(), ['1. Sunrise', '2. Morning Chord', '3. Noon Hum']);
+    await page.click('button[data-view="folders"]');
+    await page.locator('#list li', { hasText: 'Singles/' }).click();
+    await page.locator('#list li', { hasText: 'Short Beep' }).waitFor();
+
+    // Search as you type, accents ignored.
+    await page.fill('#search', 'emilie creme');
+    await page.locator('#view-title', { hasText: 'Search: emilie creme (1)' }).waitFor();
+    assert.deepEqual(await page.locator('#list li .grow > div:first-child').allTextContents(), ['2. Crème Brûlée']);
+    await page.fill('#search', 'test tones');
+    await page.locator('#view-title', { hasText: '(2)' }).waitFor();
+
+    // Play: currentTime advances.
+    await page.locator('#list li', { hasText: 'Long Tone' }).click();
+    const longId = library.store.track('Test Tones/01 Long Tone.wav')!.id;
+    const nextId = library.store.track('Test Tones/02 Next Tone.flac')!.id;
+    await until('playback to advance', () => page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).currentTime > 1));
+    assert.equal(await page.locator('#now-title').textContent(), 'Long Tone');
+    await until('elapsed time to show', async () => (await page.locator('#elapsed').textContent()) !== '0:00');
+    assert.equal(await page.locator('#total').textContent(), '5:00');
+    assert.equal(await page.evaluate(() => navigator.mediaSession.metadata?.title), 'Long Tone');
+    assert.equal(await page.evaluate(() => navigator.mediaSession.metadata?.album), 'Test Tones');
+    await screenshot(page, '02-playing', true);
+
+    // Seek near the end through the seek bar: a Range request for the unbuffered part.
+    const before = served.length;
+    const target = 280;
+    await page.evaluate((t) => {
+      const seek = document.getElementById('seek') as HTMLInputElement;
+      seek.value = String(t);
+      seek.dispatchEvent(new Event('change'));
+    }, target);
+    await until('the seek to finish', () => page.evaluate(() => !(document.getElementById('audio') as HTMLAudioElement).seeking));
+    const position = await page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).currentTime);
+    assert.ok(Math.abs(position - target) < 1, `position ${position} after seeking to ${target}`);
+    const rangeRequests = await until('a Range request after the seek', async () => {
+      const found = served.slice(before).filter((s) => s.id === longId && s.status === 206 && s.start > 0);
+      return found.length > 0 ? found : undefined;
+    });
+    const wav = await fsp.readFile(path.join(root, 'Test Tones/01 Long Tone.wav'));
+    assert.ok(rangeRequests[0]!.start > wav.length / 2, `the seek asked from byte ${rangeRequests[0]!.start} of ${wav.length}`);
+    assert.match(rangeRequests[0]!.range!, /^bytes=\d+-/);
+
+    // Next track: the bytes the server sent for it are that file.
+    await page.click('#next');
+    await until('the next track to play', () => page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).currentTime > 0.3));
+    assert.equal(await page.locator('#now-title').textContent(), 'Next Tone');
+    const flac = await fsp.readFile(path.join(root, 'Test Tones/02 Next Tone.flac'));
+    const whole = await until('the next file to be sent', async () => served.find((s) => s.id === nextId && s.start === 0 && s.bytes === flac.length));
+    assert.equal(whole.sha256, sha256(flac));
+
+    // Keyboard: Space pauses.
+    await page.locator('body').press('Space');
+    await until('pause', () => page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).paused));
+    assert.equal(await page.getAttribute('#play', 'aria-label'), 'Play');
+
+    // Phone-sized: everything still on screen.
+    await page.setViewportSize({ width: 390, height: 780 });
+    await page.click('button[data-view="queue"]');
+    await screenshot(page, '03-phone-queue', true);
+    const footer = await page.locator('footer').boundingBox();
+    assert.ok(footer && footer.x >= 0 && footer.x + footer.width <= 391, `footer ${JSON.stringify(footer)} fits 390 px`);
+    await page.setViewportSize({ width: 1100, height: 720 });
+    await page.click('button[data-view="albums"]');
+    await page.locator('#list li', { hasText: 'Café Noir' }).waitFor();
+    await screenshot(page, '04-albums', true);
+
+    await page.click('#logout');
+    await page.locator('#login-form').waitFor({ state: 'visible' });
+    assert.deepEqual(consoleErrors.filter((e) => !/Failed to load resource/.test(e)), [], 'no script errors or CSP violations');
+  });
+});
