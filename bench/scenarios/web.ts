@@ -21,7 +21,7 @@ const CONCURRENT_RANGES = 1000;
 const RANGE_BYTES = 64 * 1024;
 
 /**
- * Scenario 9, the web interface: one 1 GiB file over HTTP from as-server's web port and
+ * Scenario 12, the web interface: one 1 GiB file over HTTP from as-server's web port and
  * from Debian's nginx (sendfile on) side by side; 1,000 concurrent range requests; the
  * player page's first screenful in Chromium and search over a 100,000-file library.
  */
@@ -49,12 +49,12 @@ export async function webInterface(ctx: BenchContext, scope: Scope): Promise<Sce
     const oursMbs = median(a.map((r) => r.mbs));
     const nginxMbs = median(b.map((r) => r.mbs));
     rows.push({
-      id: '9', scenario: 'web: 1 GiB over HTTP (vs nginx, sendfile on)', ours: fmtRate(oursMbs), oursValue: oursMbs, baseline: fmtRate(nginxMbs), baselineValue: nginxMbs,
+      id: '12a', scenario: 'web: 1 GiB over HTTP (vs nginx, sendfile on)', ours: fmtRate(oursMbs), oursValue: oursMbs, baseline: fmtRate(nginxMbs), baselineValue: nginxMbs,
       ratio, target: `ratio ≥ ${TARGET_RATIO}`, pass: ratio >= TARGET_RATIO, unit: 'MB/s', samples: { ours: a, nginx: b },
     });
     const cpu = (rs: { serverCpuMs: number }[]) => median(rs.map((r) => r.serverCpuMs));
     rows.push({
-      id: '9b', scenario: 'web: server CPU per GiB (user + sys)', ours: `${cpu(a).toFixed(0)} ms`, oursValue: cpu(a), baseline: `${cpu(b).toFixed(0)} ms`, baselineValue: cpu(b),
+      id: '12b', scenario: 'web: server CPU per GiB (user + sys)', ours: `${cpu(a).toFixed(0)} ms`, oursValue: cpu(a), baseline: `${cpu(b).toFixed(0)} ms`, baselineValue: cpu(b),
       target: 'informational', pass: null, unit: 'ms',
     });
   } else notes.push(`9: ${NGINX} not installed: no nginx comparison`);
@@ -76,7 +76,7 @@ export async function webInterface(ctx: BenchContext, scope: Scope): Promise<Sce
     const latencies = results.map((r) => r.ms).sort((x, y) => x - y);
     const p99 = latencies[Math.floor(latencies.length * 0.99) - 1]!;
     rows.push({
-      id: '9c', scenario: `web: ${CONCURRENT_RANGES} concurrent 64 KiB range requests (p99 latency)`, ours: `${fmtMs(p99)}, ${whole}/${CONCURRENT_RANGES} whole`, oursValue: p99,
+      id: '12c', scenario: `web: ${CONCURRENT_RANGES} concurrent 64 KiB range requests (p99 latency)`, ours: `${fmtMs(p99)}, ${whole}/${CONCURRENT_RANGES} whole`, oursValue: p99,
       target: 'all whole', pass: whole === CONCURRENT_RANGES, unit: 'ms', samples: { p50: latencies[latencies.length >> 1], p99, max: latencies[latencies.length - 1], wallMs },
     });
   } finally {
@@ -99,7 +99,7 @@ export async function webInterface(ctx: BenchContext, scope: Scope): Promise<Sce
   const searchMedian = median(Object.values(searches).map((ms) => median(ms.slice(1))));
   const firstSearch = Math.max(...Object.values(searches).map((ms) => ms[0]!));
   rows.push({
-    id: '9d', scenario: `web: search over ${catalog.files.toLocaleString('en')} files (round trip, warm)`, ours: fmtMs(searchMedian), oursValue: searchMedian,
+    id: '12d', scenario: `web: search over ${catalog.files.toLocaleString('en')} files (round trip, warm)`, ours: fmtMs(searchMedian), oursValue: searchMedian,
     target: '≤ 50 ms', pass: searchMedian <= 50, unit: 'ms', samples: searches, notes: [`slowest first search (builds the folded index): ${fmtMs(firstSearch)}`],
   });
   notes.push(`9d: the first search after a change rebuilds the folded search index: ${fmtMs(firstSearch)}`);
@@ -108,7 +108,7 @@ export async function webInterface(ctx: BenchContext, scope: Scope): Promise<Sce
     const times: number[] = [];
     for (let i = 0; i < ctx.runs(3); i++) times.push(await firstScreenful(catalog.port, path.join(benchTempDir(), `chromium-profile-${i}`)));
     const ms = median(times);
-    rows.push({ id: '9e', scenario: `web: page load to first screenful, ${catalog.files.toLocaleString('en')} files (Chromium, fresh profile)`, ours: fmtMs(ms), oursValue: ms, target: '≤ 300 ms', pass: ms <= 300, unit: 'ms', samples: { times } });
+    rows.push({ id: '12e', scenario: `web: page load to first screenful, ${catalog.files.toLocaleString('en')} files (Chromium, fresh profile)`, ours: fmtMs(ms), oursValue: ms, target: '≤ 300 ms', pass: ms <= 300, unit: 'ms', samples: { times } });
   } else notes.push(`9e: ${CHROMIUM} not installed: no page-load figure`);
   return { rows, notes };
 }
