@@ -4,9 +4,9 @@
  * harness/server-messages.ts for what passes over IPC.
  */
 import type { Server } from 'node:net';
-import { Library } from '../src/library/index.js';
+import { Library, ServerDatabase } from '../src/library/index.js';
 import fs from 'node:fs';
-import { Authenticator, FileAccountStore, loadServerSecret } from '../src/accounts/index.js';
+import { Authenticator, SqliteAccountStore, loadServerSecret } from '../src/accounts/index.js';
 import { AccessPolicy, AudioServer, createServerTlsContext } from '../src/server/index.js';
 import { createBaselineServer } from './baseline-server.js';
 import type { FromServerChild, ServerChildConfig, ToServerChild } from './harness/server-messages.js';
@@ -31,7 +31,7 @@ async function start(): Promise<void> {
     let access: AccessPolicy | undefined;
     if (config.dataDir) {
       const secret = await loadServerSecret(config.dataDir);
-      access = new AccessPolicy({ authenticator: new Authenticator({ store: new FileAccountStore(config.dataDir, secret), serverSecret: secret }) });
+      access = new AccessPolicy({ authenticator: new Authenticator({ store: new SqliteAccountStore(ServerDatabase.open(config.dataDir), secret), serverSecret: secret }) });
     }
     ours = new AudioServer({ library, ...(config.readChunkSize ? { readChunkSize: config.readChunkSize } : {}), ...(tls ? { tls } : {}), ...(access ? { access } : {}) });
     const address = await ours.listen(0, '127.0.0.1');

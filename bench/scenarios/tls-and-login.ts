@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FileAccountStore, loadServerSecret } from '../../src/accounts/index.js';
+import { ACCOUNTS_COMPONENT, ACCOUNTS_MIGRATIONS, SqliteAccountStore, loadServerSecret } from '../../src/accounts/index.js';
+import { ServerDatabase } from '../../src/library/index.js';
 import { ClientConnection, loginWithScram } from '../../src/client/index.js';
 import { deriveScramCredential } from '../../src/protocol/index.js';
 import { BenchServer } from '../harness/bench-server.js';
@@ -48,8 +49,10 @@ export async function tlsAndLogin(ctx: BenchContext, scope: Scope): Promise<Scen
   // Logins: a server with one account.
   const dataDir = path.join(dir, `data-${process.pid}`);
   const secret = await loadServerSecret(dataDir);
-  const store = new FileAccountStore(dataDir, secret);
+  const database = ServerDatabase.open(dataDir, { components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS } });
+  const store = new SqliteAccountStore(database, secret);
   if (!(await store.find('bench'))) await store.add({ name: 'bench', role: 'listener', scram: deriveScramCredential('bench password'), created: new Date().toISOString() });
+  database.close();
   const authServer = await BenchServer.start(scope, { kind: 'ours', root, dataDir });
   const connectMs = async (login: boolean): Promise<number> => {
     const c = new ClientConnection({ host: '127.0.0.1', port: authServer.port, ...(login ? { login: (exchange) => loginWithScram(exchange, { username: 'bench', password: 'bench password' }) } : {}) });

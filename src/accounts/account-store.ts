@@ -1,7 +1,7 @@
 /**
  * Accounts as every interface sees them (the v2 protocol now, HTTP sessions and Subsonic
- * later). Callers use only {@link AccountStore}; the file-backed store in
- * file-account-store.ts can be replaced by a table in the library database without changing them.
+ * later). Callers use only {@link AccountStore}; the store is a table in the server database
+ * (sqlite-account-store.ts).
  */
 import { AudioStreamError, checkUsername, type ScramCredential } from '../protocol/index.js';
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { ACCOUNTS_COMPONENT, ACCOUNTS_MIGRATIONS } from '../accounts/index.js';
 import { DEFAULT_RESCAN_INTERVAL_MS, Library, openLibraryDatabase, type ServerDatabase } from '../library/index.js';
 import { AudioStreamError, DEFAULT_MAX_REQUEST_LINE, DEFAULT_PORT } from '../protocol/index.js';
 import {
@@ -127,12 +128,13 @@ async function main(): Promise<void> {
     library.rescanFully().catch((err) => log.warn(`rescan failed: ${(err as Error).message ?? err}`));
   });
 
+  const dataDir = serverDataDir(root, args.data);
   const openDatabase = (realRoot: string): ServerDatabase => {
-    const dataDir = serverDataDir(root, args.data);
     if (isInside(dataDir, realRoot)) {
       throw new AudioStreamError('USAGE', `--data ${dataDir} is inside the library: the server never writes into the music folder; pass a directory outside it`);
     }
-    database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message) });
+    // One handle for the library and the accounts, both migrated at open.
+    database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message), components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS } });
     return database;
   };
 
@@ -152,7 +154,8 @@ async function main(): Promise<void> {
     onTagPassEnd: (pass) => log.warn(`tags read from ${pass.files} file${pass.files === 1 ? '' : 's'} in ${(pass.ms / 1000).toFixed(2)} s`),
     onWatchError: (err) => log.warn(`cannot watch the library (${(err as NodeJS.ErrnoException).code ?? err}): changes show at the next periodic rescan`),
   });
-  const security = await loadServerSecurity({ root, data: args.data, tlsCert: args['tls-cert'], tlsKey: args['tls-key'], allowV1From: args['allow-v1-from'] });
+  if (!database) throw new Error('the library opened no database');
+  const security = await loadServerSecurity({ database, dataDir, log: (line) => log.warn(`as-server: ${line}`), tlsCert: args['tls-cert'], tlsKey: args['tls-key'], allowV1From: args['allow-v1-from'] });
   server = new AudioServer({ library, log, maxRequestLine, idleTimeoutMs, requestTimeoutMs, maxConnections, maxConnectionsPerAddress, ...security.serverOptions });
   let address;
   try {

@@ -1,15 +1,24 @@
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { Authenticator, LoginThrottle } from '../accounts/index.js';
+import type { ServerDatabase } from '../library/index.js';
 import { AudioStreamError } from '../protocol/index.js';
 import { AccessPolicy, DEFAULT_ALLOW_V1_FROM, createServerTlsContext, type AudioServerOptions } from '../server/index.js';
 import { openAccountStore } from './user-command.js';
 
 /**
- * The server's accounts, policy and TLS from its flags: `--data`, `--allow-v1-from`,
- * `--tls-cert`, `--tls-key`. Every file error is one USAGE line naming the file.
+ * The server's accounts (in its database, the handle the library uses too), policy and TLS
+ * from its flags: `--allow-v1-from`, `--tls-cert`, `--tls-key`. Every file error is one USAGE
+ * line naming the file.
  */
-export async function loadServerSecurity(flags: { root: string; data?: string; tlsCert?: string; tlsKey?: string; allowV1From?: string[] }): Promise<{
+export async function loadServerSecurity(flags: {
+  database: ServerDatabase;
+  dataDir: string;
+  log: (line: string) => void;
+  tlsCert?: string;
+  tlsKey?: string;
+  allowV1From?: string[];
+}): Promise<{
   serverOptions: Pick<AudioServerOptions, 'access' | 'tls'>;
   /** Every interface's logins go through this one (the web page's too). */
   authenticator: Authenticator;
@@ -17,7 +26,7 @@ export async function loadServerSecurity(flags: { root: string; data?: string; t
 }> {
   let opened;
   try {
-    opened = await openAccountStore(flags.root, flags.data);
+    opened = await openAccountStore(flags.database, flags.dataDir, flags.log);
   } catch (err) {
     if (err instanceof AudioStreamError) throw err;
     throw new AudioStreamError('USAGE', `cannot use the data directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (pass --data DIR)`);

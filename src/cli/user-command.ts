@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { checkAccountName, FileAccountStore, loadServerSecret, parseRole, type AccountStore } from '../accounts/index.js';
+import {
+  ACCOUNTS_COMPONENT,
+  ACCOUNTS_MIGRATIONS,
+  SqliteAccountStore,
+  checkAccountName,
+  importAccountsFile,
+  loadServerSecret,
+  parseRole,
+  type AccountStore,
+} from '../accounts/index.js';
+import { ServerDatabase } from '../library/index.js';
 import { AudioStreamError, deriveScramCredential } from '../protocol/index.js';
 import { readPassword } from './password-input.js';
 import { serverDataDir } from './xdg-dirs.js';
@@ -20,11 +30,16 @@ Once any account exists, the server asks v2 clients to log in (see docs/SECURITY
 --app-password makes a second, random password for Subsonic apps, stored recoverably.
 `;
 
-/** Opens the store the server of this library uses. */
-export async function openAccountStore(libraryRoot: string, dataFlag: string | undefined): Promise<{ store: FileAccountStore; secret: Buffer; dataDir: string }> {
-  const dataDir = serverDataDir(libraryRoot, dataFlag);
+/**
+ * The accounts of the server whose data directory is `dataDir`, in its database, with the
+ * server secret (its own 0600 file) that seals app passwords. An accounts.json left by an
+ * older version is imported the first time (one line through `log`).
+ */
+export async function openAccountStore(database: ServerDatabase, dataDir: string, log: (line: string) => void): Promise<{ store: SqliteAccountStore; secret: Buffer }> {
   const secret = await loadServerSecret(dataDir);
-  return { store: new FileAccountStore(dataDir, secret), secret, dataDir };
+  const store = new SqliteAccountStore(database, secret);
+  await importAccountsFile(store, dataDir, log);
+  return { store, secret };
 }
 
 function makeAppPassword(): string {
@@ -56,8 +71,26 @@ export async function runUserCommand(argv: string[], out: NodeJS.WritableStream 
     throw new AudioStreamError('USAGE', `${(err as Error).message} (see as-server user --help)`);
   }
   const args = parsed.values;
-  const positional = parsed.positionals;
-  const { store } = await openAccountStore(args.library ?? 'library', args.data);
+  const dataDir = serverDataDir(args.library ?? 'library', args.data);
+  const log = (line: string): void => void process.stderr.write(`as-server user: ${line}\n`);
+  // The server's own database file, also while the server runs: WAL lets both use it, and
+  // the server reads accounts from it on every login.
+  const database = ServerDatabase.open(dataDir, { components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS }, onSetAside: log });
+  try {
+    const { store } = await openAccountStore(database, dataDir, log);
+    await runOn(store, command, parsed.positionals, args, out);
+  } finally {
+    database.close();
+  }
+}
+
+async function runOn(
+  store: AccountStore,
+  command: string,
+  positional: string[],
+  args: { role?: string; 'app-password'?: boolean; 'no-app-password'?: boolean },
+  out: NodeJS.WritableStream,
+): Promise<void> {
   const name = (): string => {
     if (positional.length !== 1) throw new AudioStreamError('USAGE', `user ${command} takes one NAME (see as-server user --help)`);
     return checkAccountName(positional[0]!);

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { deriveScramCredential } from '../../src/protocol/index.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVER_BIN = path.join(REPO_ROOT, 'bin', 'as-server');
@@ -33,6 +34,41 @@ function user(args: string[], input = ''): { code: number | null; out: string; e
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** A real as-server on a free loopback port, once its start-up lines (up to `ready`) are out. */
+async function startServer(data: string, ready: RegExp): Promise<{ port: number; log: () => string }> {
+  const server = spawn(process.execPath, [SERVER_BIN, '-p', '0', '--host', '127.0.0.1', '--http-port', '0', '-l', SAMPLE_LIBRARY, '--data', data], { stdio: 'pipe' });
+  children.push(server);
+  let stderr = '';
+  server.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start-up line: ${stderr}`)), 15_000);
+    server.once('exit', (code) => reject(new Error(`as-server exited (${code}): ${stderr}`)));
+    server.stderr.on('data', () => {
+      const m = /on 127\.0\.0\.1:(\d+)/.exec(stderr);
+      if (m && ready.test(stderr)) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  return { port, log: () => stderr };
+}
+
+/** Runs as-client against `port` with `list` on its input. */
+function client(port: number) {
+  return (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const c = spawn(process.execPath, [CLIENT_BIN, '-a', '127.0.0.1', '-p', String(port), ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+      children.push(c);
+      let out = '';
+      let err = '';
+      c.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
+      c.stderr.setEncoding('utf8').on('data', (t: string) => (err += t));
+      c.stdin.end('list\n');
+      c.once('exit', (code) => resolve({ code, out, err }));
+    });
+}
+
 describe('as-server user', () => {
   test('add, list, passwd, remove; the password comes from standard input and is stored only as keys', { timeout: 60_000 }, async () => {
     const data = await tempDir();
@@ -49,8 +85,12 @@ describe('as-server user', () => {
     const app = /app password for bob \(for Subsonic apps; shown once\): (\S+)/.exec(passwd.out)?.[1];
     assert.ok(app && app.length >= 20);
     assert.equal(user(['list', '--data', data]).out, 'ann\tadmin\nbob\tlistener\tapp-password\n');
-    const file = await fs.readFile(path.join(data, 'accounts.json'), 'utf8');
-    for (const secret of ['pencil-secret', 'bob-pass', 'new-pass', app]) assert.ok(!file.includes(secret), `${secret} is in accounts.json`);
+    const database = path.join(data, 'library.sqlite');
+    assert.equal((await fs.stat(database)).mode & 0o777, 0o600);
+    const bytes = Buffer.concat(await Promise.all([database, `${database}-wal`].map((f) => fs.readFile(f).catch(() => Buffer.alloc(0))))).toString('latin1');
+    assert.ok(bytes.includes('bob'), 'the accounts are in the database');
+    for (const secret of ['pencil-secret', 'bob-pass', 'new-pass', app]) assert.ok(!bytes.includes(secret), `${secret} is in the database`);
+    assert.ok(!(await fs.readdir(data)).includes('accounts.json'), 'no accounts file of its own');
     assert.equal(user(['remove', 'bob', '--data', data]).code, 0);
     assert.match(user(['remove', 'bob', '--data', data]).err, /no user "bob"/);
     const last = user(['list', '--data', data]);
@@ -70,31 +110,8 @@ describe('as-server user', () => {
   test('end to end: as-server --data with an account, as-client -u with AS_PASSWORD', { timeout: 60_000 }, async () => {
     const data = await tempDir();
     assert.equal(user(['add', 'ann', '--data', data], 'pencil\n').code, 0);
-    const server = spawn(process.execPath, [SERVER_BIN, '-p', '0', '--host', '127.0.0.1', '-l', SAMPLE_LIBRARY, '--data', data], { stdio: 'pipe' });
-    children.push(server);
-    let stderr = '';
-    server.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no start-up line: ${stderr}`)), 15_000);
-      server.stderr.on('data', () => {
-        const m = /on 127\.0\.0\.1:(\d+)/.exec(stderr);
-        if (m && /1 account\(s\): v2 requires a login/.test(stderr)) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      });
-    });
-    const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-        const c = spawn(process.execPath, [CLIENT_BIN, '-a', '127.0.0.1', '-p', String(port), ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
-        children.push(c);
-        let out = '';
-        let err = '';
-        c.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
-        c.stderr.setEncoding('utf8').on('data', (t: string) => (err += t));
-        c.stdin.end('list\n');
-        c.once('exit', (code) => resolve({ code, out, err }));
-      });
+    const { port, log } = await startServer(data, /1 account\(s\): v2 requires a login/);
+    const run = client(port);
     const ok = await run(['-u', 'ann'], { AS_PASSWORD: 'pencil' });
     assert.equal(ok.code, 0, ok.err);
     assert.match(ok.out, /Short Beep/);
@@ -109,6 +126,44 @@ describe('as-server user', () => {
     assert.ok(!none.out.includes('Short Beep'));
     const noPassword = await run(['-u', 'ann'], { AS_PASSWORD: '' });
     assert.match(noPassword.err, /no password for ann: set AS_PASSWORD or pass --password-file/);
-    assert.ok(!stderr.includes('pencil') && !stderr.includes('crayon'), 'no password in the server log');
+    assert.ok(!log().includes('pencil') && !log().includes('crayon'), 'no password in the server log');
+  });
+  test('user add while the server runs: its very next connection must log in; user remove opens it again', { timeout: 60_000 }, async () => {
+    const data = await tempDir();
+    const { port, log } = await startServer(data, /no accounts: everyone who can reach the port is served/);
+    const run = client(port);
+    assert.match((await run([])).out, /Short Beep/, 'no accounts: served without a login');
+    const add = user(['add', 'ann', '--data', data], 'pencil\n');
+    assert.equal(add.code, 0, add.err);
+    const refused = await run([]);
+    assert.match(refused.err, /log in first/);
+    assert.ok(!refused.out.includes('Short Beep'));
+    assert.match((await run(['-u', 'ann'], { AS_PASSWORD: 'pencil' })).out, /Short Beep/);
+    assert.equal(user(['passwd', 'ann', '--data', data], 'crayon\n').code, 0);
+    assert.equal((await run(['-u', 'ann'], { AS_PASSWORD: 'pencil' })).code, 2, 'the old password stops working at once');
+    assert.match((await run(['-u', 'ann'], { AS_PASSWORD: 'crayon' })).out, /Short Beep/);
+    assert.equal(user(['remove', 'ann', '--data', data]).code, 0);
+    assert.match((await run([])).out, /Short Beep/, 'no accounts left: served without a login again');
+    assert.ok(!log().includes('pencil') && !log().includes('crayon'), 'no password in the server log');
+  });
+
+  test('a data directory from before the database: accounts.json is imported once, at the first start', { timeout: 60_000 }, async () => {
+    const data = await tempDir();
+    const keys = deriveScramCredential('pencil', { iterations: 4096 });
+    const old = {
+      version: 1,
+      accounts: [{ name: 'ann', role: 'admin', created: '2026-01-01T00:00:00.000Z', scram: { salt: keys.salt.toString('base64'), iterations: keys.iterations, storedKey: keys.storedKey.toString('base64'), serverKey: keys.serverKey.toString('base64') } }],
+    };
+    await fs.writeFile(path.join(data, 'accounts.json'), JSON.stringify(old), { mode: 0o600 });
+    const { port, log } = await startServer(data, /1 account\(s\): v2 requires a login/);
+    assert.equal(log().match(/imported 1 account\(s\) from \S*accounts\.json into \S*library\.sqlite; the file is now accounts\.json\.imported-\S+/g)?.length, 1, log());
+    const files = await fs.readdir(data);
+    assert.ok(!files.includes('accounts.json') && files.some((f) => f.startsWith('accounts.json.imported-')), files.join(' '));
+    const run = client(port);
+    assert.match((await run([])).err, /log in first/);
+    assert.match((await run(['-u', 'ann'], { AS_PASSWORD: 'pencil' })).out, /Short Beep/);
+    const list = user(['list', '--data', data]);
+    assert.equal(list.out, 'ann\tadmin\n');
+    assert.equal(list.err, '', 'nothing imported a second time');
   });
 });
