@@ -1,5 +1,6 @@
 export * from './account-store.js';
 export * from './accounts-file-import.js';
+export * from './accounts-mark.js';
 export * from './app-password-seal.js';
 export * from './authenticator.js';
 export * from './login-throttle.js';

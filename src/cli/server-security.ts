@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { Authenticator, LoginThrottle } from '../accounts/index.js';
+import { Authenticator, LoginThrottle, checkAccountsMark } from '../accounts/index.js';
 import type { ServerDatabase } from '../library/index.js';
 import { AudioStreamError } from '../protocol/index.js';
 import { AccessPolicy, DEFAULT_ALLOW_V1_FROM, createServerTlsContext, type AudioServerOptions } from '../server/index.js';
@@ -27,6 +27,7 @@ export async function loadServerSecurity(flags: {
   let opened;
   try {
     opened = await openAccountStore(flags.database, flags.dataDir, flags.log);
+    await checkAccountsMark(opened.store, flags.dataDir);
   } catch (err) {
     if (err instanceof AudioStreamError) throw err;
     throw new AudioStreamError('USAGE', `cannot use the data directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (pass --data DIR)`);

@@ -6,6 +6,7 @@ import {
   SqliteAccountStore,
   checkAccountName,
   importAccountsFile,
+  recordAccountsMark,
   loadServerSecret,
   parseRole,
   type AccountStore,
@@ -79,6 +80,7 @@ export async function runUserCommand(argv: string[], out: NodeJS.WritableStream 
   try {
     const { store } = await openAccountStore(database, dataDir, log);
     await runOn(store, command, parsed.positionals, args, out);
+    if (command === 'add' || command === 'remove') await recordAccountsMark(store, dataDir);
   } finally {
     database.close();
   }

@@ -167,3 +167,32 @@ describe('as-server user', () => {
     assert.equal(list.err, '', 'nothing imported a second time');
   });
 });
+
+describe('a data directory whose accounts database was lost', () => {
+  test('a damaged database set aside never brings the server back up open to everyone; adding a user again, or removing the mark, decides', { timeout: 60_000 }, async () => {
+    const data = await tempDir();
+    assert.equal(user(['add', 'ann', '--data', data], 'pencil-secret\n').code, 0);
+    await fs.access(path.join(data, 'accounts-exist'));
+    // Damage the database: the server sets it aside (as it must) and rebuilds it empty.
+    await fs.writeFile(path.join(data, 'library.sqlite'), Buffer.alloc(8192, 0x5a));
+    for (const suffix of ['-wal', '-shm']) await fs.rm(path.join(data, `library.sqlite${suffix}`), { force: true });
+    const refused = spawnSync(process.execPath, [SERVER_BIN, '-p', '0', '--host', '127.0.0.1', '--http-port', '0', '-l', SAMPLE_LIBRARY, '--data', data], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(refused.stderr, /had accounts, but its database has none .*not starting open to everyone/);
+    assert.doesNotMatch(refused.stderr, /serving \d+ files/);
+    assert.ok((await fs.readdir(data)).some((f) => f.startsWith('library.sqlite.corrupt-')), 'the damaged file is kept aside');
+
+    // The operator adds the user again: the server starts, and asks for a login.
+    assert.equal(user(['add', 'ann', '--data', data], 'pencil-again\n').code, 0);
+    const { port } = await startServer(data, /account\(s\): v2 requires a login/);
+    const anonymous = await client(port)(['--protocol', 'v2']);
+    assert.notEqual(anonymous.code, 0);
+    assert.match(anonymous.err, /log in|AUTH_REQUIRED|-u USER/i);
+    const ann = await client(port)(['-u', 'ann'], { AS_PASSWORD: 'pencil-again' });
+    assert.equal(ann.code, 0, ann.err);
+
+    // Removing the last user clears the mark: the server then serves everyone, as it says.
+    assert.equal(user(['remove', 'ann', '--data', data]).code, 0);
+    await assert.rejects(fs.access(path.join(data, 'accounts-exist')));
+  });
+});
