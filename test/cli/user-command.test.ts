@@ -196,3 +196,41 @@ describe('a data directory whose accounts database was lost', () => {
     await assert.rejects(fs.access(path.join(data, 'accounts-exist')));
   });
 });
+
+describe('the web page logs in with the same accounts', () => {
+  test('a user made by `user add` logs in on the web port; a wrong password and no session are refused', { timeout: 60_000 }, async () => {
+    const data = await tempDir();
+    assert.equal(user(['add', 'ann', '--data', data], 'pencil-secret\n').code, 0);
+    const net = await import('node:net');
+    const httpPort = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const server = spawn(process.execPath, [SERVER_BIN, '-p', '0', '--host', '127.0.0.1', '--http-port', String(httpPort), '-l', SAMPLE_LIBRARY, '--data', data], { stdio: 'pipe' });
+    children.push(server);
+    let log = '';
+    server.stderr.setEncoding('utf8').on('data', (t: string) => (log += t));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no web line: ${log}`)), 15_000);
+      server.stderr.on('data', () => {
+        if (/web player on http:/.test(log) && /account\(s\)/.test(log)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const base = `http://127.0.0.1:${httpPort}`;
+    const login = (password: string) =>
+      fetch(`${base}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'ann', password }) });
+    assert.equal((await fetch(`${base}/api/artists`)).status, 401, 'no session, no library');
+    const wrong = await login('not-the-password');
+    assert.equal(wrong.status, 401);
+    const right = await login('pencil-secret');
+    assert.equal(right.status, 200, await right.clone().text());
+    const cookie = right.headers.get('set-cookie')!.split(';')[0]!;
+    assert.equal((await fetch(`${base}/api/artists`, { headers: { Cookie: cookie } })).status, 200);
+    assert.doesNotMatch(log, /pencil-secret|not-the-password/, 'no password in the log');
+  });
+});
