@@ -16,7 +16,8 @@ Options:
                        design) or v2 (an audiostream server); v1 and v2 skip the probe
   -h, --help           show this help
 
-Commands (type help in the shell): list, find, info, get, stream, stream+, verify, help, quit.
+Commands (type help in the shell): list, find, info, get, play, add, queue, next,
+prev, pause, resume, seek, vol, stop, status, stream, stream+, verify, help, quit.
 Commands can also be piped in: printf 'list\\nget 0\\n' | as-client
 `;
 
@@ -35,12 +36,16 @@ async function main(): Promise<void> {
   }
   const player = parsePlayerCommand(args.player ?? process.env.AS_PLAYER ?? DEFAULT_PLAYER);
   const protocol = parseProtocol(args.protocol);
-  const connection = new ClientConnection({ host: args.address ?? 'localhost', port: parsePort(args.port, DEFAULT_PORT), protocol });
+  const connectionOptions = { host: args.address ?? 'localhost', port: parsePort(args.port, DEFAULT_PORT), protocol };
+  const connection = new ClientConnection(connectionOptions);
+  // The queue's tracks are fetched on a connection of their own (opened on the first play).
+  const playbackConnection = new ClientConnection(connectionOptions);
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const shell = new Shell({
     connection,
     library: new LocalLibrary(args.library ?? 'saved'),
     player,
+    playbackConnection,
     input: process.stdin,
     output: process.stdout,
     errors: process.stderr,

@@ -64,8 +64,9 @@ export function matchesWords(entry: RemoteEntry, words: readonly string[]): bool
  * Which files a `get` names: `3`, `3 5 7`, `3-9`, `all`, or a folder (`get Aurora Tones`,
  * everything below that path). Numbers refer to the listing shown by `list`.
  */
-export function selectEntries(args: readonly string[], entries: readonly RemoteEntry[]): RemoteEntry[] {
-  if (args.length === 0) throw new AudioStreamError('USAGE', 'say which files: get 3, get 3 5 7, get 3-9, get all, or get FOLDER');
+export function selectEntries(args: readonly string[], entries: readonly RemoteEntry[], command = 'get'): RemoteEntry[] {
+  const c = command;
+  if (args.length === 0) throw new AudioStreamError('USAGE', `say which files: ${c} 3, ${c} 3 5 7, ${c} 3-9, ${c} all, or ${c} FOLDER`);
   if (args.length === 1 && args[0]!.toLowerCase() === 'all') return [...entries];
   const numeric = args.every((a) => /^\d+(-\d+)?$/.test(a));
   if (!numeric) {

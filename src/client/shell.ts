@@ -1,17 +1,23 @@
 import readline from 'node:readline';
+import { Writable } from 'node:stream';
 import { AudioStreamError, isAudioStreamError } from '../protocol/index.js';
+import { BackgroundPlayer, type TrackEvent, type TrackSource } from './background-player.js';
 import type { ClientConnection, IncomingFile, RemoteEntry } from './client-connection.js';
 import { Downloader } from './downloader.js';
 import { FilePlaybackFeeder } from './file-playback-feeder.js';
 import { infoLines, listingLines, matchesWords, selectEntries } from './listing-format.js';
+import { LocalCopies } from './local-copies.js';
 import type { LocalLibrary } from './local-library.js';
 import { collisionError, findLocalNameCollisions } from './name-collisions.js';
 import { Player } from './player.js';
+import { describeTrack } from './player/now-playing.js';
+import { StatusLineWriter } from './player/status-line.js';
+import { PLAYER_COMMANDS, PLAYER_HELP, PlayerCommands } from './player-commands.js';
 import { createProgress, describeTransfer, formatBytes, type TransferProgress } from './progress.js';
 import { ShellOutput } from './shell-output.js';
 import { playBody, saveFile } from './transfer.js';
 
-export const COMMANDS = ['list', 'find', 'info', 'get', 'stream', 'stream+', 'verify', 'help', 'quit'] as const;
+export const COMMANDS = ['list', 'find', 'info', 'get', 'stream', 'stream+', 'verify', ...PLAYER_COMMANDS, 'help', 'quit'] as const;
 
 const HELP = `Commands:
   list          list the server's library (number, title — artist — album, or the path)
@@ -20,8 +26,8 @@ const HELP = `Commands:
   get N...      save files into the local library: get 3, get 3 5 7, get 3-9,
                 get all, or get FOLDER. Interrupted transfers resume; files already
                 saved and intact are skipped
-  stream N      play file N (pipe it into the player), saving nothing
-  stream+ N     play file N and save it, from one transfer
+${PLAYER_HELP}  stream N      play file N now, in the foreground (the queue stops), saving nothing
+  stream+ N     the same, and save it, from one transfer
   verify        check the local library against the server's hashes
   help          show this help
   quit          leave (so does Ctrl-D)
@@ -38,6 +44,12 @@ export interface ShellOptions {
   errors: NodeJS.WritableStream;
   /** Prompt, line editing, history, completion and a progress bar. */
   interactive: boolean;
+  /**
+   * A second connection to the same server, for the tracks played in the background, so
+   * that `list` or `get` can run while a track is being fetched. Without it the queue
+   * fetches on `connection`, and a command typed during a track's transfer waits for it.
+   */
+  playbackConnection?: ClientConnection;
 }
 
 /**
@@ -55,13 +67,47 @@ export class Shell {
   private failures = 0;
   private rl: readline.Interface | undefined;
   private lastInterruptAt = 0;
+  private onNextInterrupt: (() => void) | undefined;
   /** Everything the shell prints goes through here, escaped on the way out. */
   private readonly out: ShellOutput;
+  /** What the background player says between commands: above the prompt on a terminal. */
+  private readonly asyncOut: ShellOutput;
+  private statusLine: StatusLineWriter | undefined;
+  private readonly localCopies: LocalCopies;
+  /** The queue, played in the background; tests reach mpv through `background.current`. */
+  readonly background: BackgroundPlayer;
+  private readonly playerCommands: PlayerCommands;
+  private readonly playbackDownloader: Downloader;
 
   constructor(options: ShellOptions) {
     this.options = options;
     this.out = new ShellOutput(options.output, options.errors);
     this.downloader = new Downloader(options.connection, options.library);
+    this.localCopies = new LocalCopies(options.library);
+    const playbackConnection = options.playbackConnection ?? options.connection;
+    this.playbackDownloader = new Downloader(playbackConnection, options.library);
+    // Lines printed while the user may be typing go through the status-line writer on a
+    // terminal (it redraws the prompt and what was typed below them).
+    const viaTerminal = (stream: NodeJS.WritableStream): NodeJS.WritableStream =>
+      new Writable({
+        write: (chunk: Buffer | string, _encoding, done) => {
+          if (this.statusLine) this.statusLine.print(chunk.toString());
+          else stream.write(chunk);
+          done();
+        },
+      });
+    this.asyncOut = options.interactive ? new ShellOutput(viaTerminal(options.output), viaTerminal(options.errors)) : this.out;
+    this.background = new BackgroundPlayer({
+      argv: options.player,
+      connection: playbackConnection,
+      sourceFor: (entry, signal) => this.sourceFor(entry, signal),
+      onTrack: (event) => this.onTrack(event),
+      onError: (err, context) => {
+        this.failures++;
+        this.report(err, context, this.asyncOut);
+      },
+    });
+    this.playerCommands = new PlayerCommands(this.background, this.out, (command, args, signal) => this.chooseEntries(command, args, signal));
   }
 
   async run(): Promise<number> {
@@ -78,6 +124,7 @@ export class Shell {
       },
     });
     this.rl = rl;
+    if (interactive) this.statusLine = new StatusLineWriter(rl, output as NodeJS.WriteStream);
     rl.on('SIGINT', () => this.interrupt());
     const onProcessSigint = (): void => this.interrupt();
     if (!interactive) process.on('SIGINT', onProcessSigint);
@@ -96,6 +143,7 @@ export class Shell {
     });
 
     this.prompt();
+    let quit = false;
     try {
       for (;;) {
         const line = queue.shift();
@@ -106,12 +154,22 @@ export class Shell {
           continue;
         }
         const keepGoing = await this.execute(line);
-        if (!keepGoing) break;
+        if (!keepGoing) {
+          quit = true;
+          break;
+        }
         this.prompt();
       }
+      // Commands piped in (printf 'play all\n' | as-client) end with the input; the music
+      // they started plays to the end of the queue, as `stream` played to the end. quit,
+      // Ctrl-D at a terminal, or Ctrl-C stop it.
+      if (!interactive && !quit) await Promise.race([this.background.idle(), this.interrupted()]);
     } finally {
       if (!interactive) process.off('SIGINT', onProcessSigint);
+      this.statusLine?.close();
+      this.statusLine = undefined;
       rl.close();
+      await this.background.close();
       this.options.connection.close();
     }
     if (interactive) this.out.line('');
@@ -125,6 +183,7 @@ export class Shell {
     const controller = new AbortController();
     this.current = controller;
     try {
+      if (await this.playerCommands.run(command.toLowerCase(), args, controller.signal)) return true;
       switch (command.toLowerCase()) {
         case 'list':
           await this.list(controller.signal);
@@ -142,9 +201,11 @@ export class Shell {
           await this.verify(controller.signal);
           break;
         case 'stream':
+          await this.background.stop();
           await this.transfer(this.parseIndex(args), { save: false, play: true }, controller.signal);
           break;
         case 'stream+':
+          await this.background.stop();
           await this.transfer(this.parseIndex(args), { save: true, play: true }, controller.signal);
           break;
         case 'help':
@@ -242,6 +303,7 @@ export class Shell {
         });
         single?.finish(result.transferred);
         const summary = describeTransfer(result.transferred, performance.now() - started);
+        await this.localCopies.remember(entry);
         if (result.outcome === 'already-saved') {
           this.out.line(`already saved and verified: ${entry.path}`);
         } else {
@@ -433,27 +495,37 @@ export class Shell {
     return createProgress(`${verb} ${truncateMiddle(path, 32)}`, size, stream);
   }
 
-  private report(err: unknown, context?: string): void {
+  private report(err: unknown, context?: string, out: ShellOutput = this.out): void {
     const prefix = context ? `${context}: ` : '';
     if (isAudioStreamError(err)) {
       if (err.code === 'CANCELLED') {
-        this.out.error('cancelled');
+        out.error('cancelled');
         return;
       }
       // The context (a server's file name) and the message (which may quote the server)
       // are escaped by ShellOutput: one line, no terminal escapes.
-      this.out.error(`error: ${prefix}${err.message}`);
+      out.error(`error: ${prefix}${err.message}`);
     } else {
       // Not an expected failure, but still one line: a stack trace says nothing to a user,
       // and the message of an error caused by what a server sent may quote it.
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      this.out.error(`error: ${prefix}internal error (${message.split('\n')[0]!.slice(0, 200)}); please report it`);
+      out.error(`error: ${prefix}internal error (${message.split('\n')[0]!.slice(0, 200)}); please report it`);
     }
+  }
+
+  /** Resolves at the next Ctrl-C (piped: it stops the music left playing at end of input). */
+  private interrupted(): Promise<void> {
+    return new Promise((resolve) => (this.onNextInterrupt = resolve));
   }
 
   private interrupt(): void {
     if (this.current) {
       this.current.abort();
+      return;
+    }
+    if (this.onNextInterrupt) {
+      this.onNextInterrupt();
+      this.onNextInterrupt = undefined;
       return;
     }
     const now = Date.now();
@@ -468,7 +540,41 @@ export class Shell {
   }
 
   private prompt(): void {
-    if (this.options.interactive) this.rl?.prompt();
+    if (!this.options.interactive) return;
+    if (this.statusLine) this.statusLine.prompt();
+    else this.rl?.prompt();
+  }
+
+  /** The files `play`/`add` name: as `get` does, or `find WORDS`. */
+  private async chooseEntries(command: string, args: string[], signal: AbortSignal): Promise<RemoteEntry[]> {
+    if (args[0]?.toLowerCase() === 'find') {
+      const words = args.slice(1);
+      if (words.length === 0) throw new AudioStreamError('USAGE', `say what to look for: ${command} find WORDS`);
+      const hits = (await this.fetchList(signal)).filter((e) => matchesWords(e, words));
+      if (hits.length === 0) throw new AudioStreamError('BAD_INDEX', `no file matches ${words.join(' ')}`);
+      return hits;
+    }
+    const hadListing = this.listing !== undefined;
+    let entries = await this.currentListing(signal);
+    if (hadListing && args.some((a) => /^\d+(-\d+)?$/.test(a) && Number(a.split('-').pop()) >= entries.length)) entries = await this.fetchList(signal);
+    return selectEntries(args, entries, command);
+  }
+
+  /** A verified local copy plays instead of the server's bytes (and works with the server down). */
+  private async sourceFor(entry: RemoteEntry, signal: AbortSignal): Promise<TrackSource> {
+    const copy = await this.localCopies.usable(entry, this.playbackDownloader, signal);
+    return copy ? { kind: 'local', path: copy.path } : { kind: 'server' };
+  }
+
+  private onTrack(event: TrackEvent): void {
+    if (event.kind === 'started') {
+      const local = event.source.kind === 'local' ? ' (local copy)' : '';
+      this.asyncOut.line(`playing [${event.position + 1}/${event.length}] ${describeTrack(event.entry)}${local}`);
+    } else if (event.kind === 'finished') {
+      this.asyncOut.line(`played ${event.entry.path}`);
+    } else {
+      this.asyncOut.line('(end of the queue)');
+    }
   }
 }
 
