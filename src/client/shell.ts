@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { AudioStreamError, isAudioStreamError } from '../protocol/index.js';
@@ -388,6 +389,13 @@ export class Shell {
     const { connection, library } = this.options;
     const entry = await this.entry(index, signal);
     if (mode.save) this.refuseCollision(entry);
+    // A copy saved and intact plays from the disk: nothing is downloaded again.
+    const copy = this.collisions.has(entry.index) ? undefined : await this.localCopies.usable(entry, this.downloader, signal);
+    if (copy && (copy.verdict !== 'unverified' || !mode.save)) {
+      if (mode.save) this.out.line(`already saved and verified: ${entry.path}`);
+      await this.playLocal(entry, copy.path, signal);
+      return;
+    }
     const finalPath = mode.save ? library.finalPathFor(entry.path) : undefined;
     if (finalPath) await library.prepareDirectoryFor(finalPath);
 
@@ -427,7 +435,11 @@ export class Shell {
         this.reportPlayback(entry.path, result.quitEarly, exit.code);
       }
       const summary = progress.finish(file.size);
-      if (finalPath) this.out.line(`saved ${entry.path} (${summary})`);
+      if (finalPath) {
+        await this.localCopies.remember(entry);
+        // Over v2 saveFile has checked the server's SHA-256 before the file got its name.
+        this.out.line(`saved ${entry.path} (${summary}${connection.version === 2 ? ', verified' : ''})`);
+      }
       if (player && finalPath) {
         // The file is safe on disk; now let the music finish.
         await feeding;
@@ -443,6 +455,21 @@ export class Shell {
       signal.removeEventListener('abort', onAbort);
     }
     if (playerProblem) this.failures++;
+  }
+
+  /** stream/stream+ of a file already saved: the local copy is piped into the player. */
+  private async playLocal(entry: RemoteEntry, localPath: string, signal: AbortSignal): Promise<void> {
+    const player = await Player.start(this.options.player);
+    const onAbort = (): void => player.stop();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const result = await playBody(createReadStream(localPath, { highWaterMark: 256 * 1024 }), player);
+      const exit = await player.exited;
+      if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
+      this.reportPlayback(`${entry.path} (local copy)`, result.quitEarly, exit.code);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   /**
