@@ -11,12 +11,15 @@ import { LocalCopies } from './local-copies.js';
 import type { LocalLibrary } from './local-library.js';
 import { collisionError, findLocalNameCollisions } from './name-collisions.js';
 import { Player } from './player.js';
-import { describeTrack } from './player/now-playing.js';
+import { describeTrack, renderNowPlaying } from './player/now-playing.js';
 import { StatusLineWriter } from './player/status-line.js';
 import { PLAYER_COMMANDS, PLAYER_HELP, PlayerCommands } from './player-commands.js';
 import { createProgress, describeTransfer, formatBytes, type TransferProgress } from './progress.js';
 import { ShellOutput } from './shell-output.js';
 import { playBody, saveFile } from './transfer.js';
+
+/** How often the now-playing line is redrawn (elapsed time moves by the second). */
+const STATUS_INTERVAL_MS = 1000;
 
 export const COMMANDS = ['list', 'find', 'info', 'get', 'stream', 'stream+', 'verify', ...PLAYER_COMMANDS, 'help', 'quit'] as const;
 
@@ -70,7 +73,12 @@ export class Shell {
   private lastInterruptAt = 0;
   private onNextInterrupt: (() => void) | undefined;
   /** Everything the shell prints goes through here, escaped on the way out. */
-  private readonly out: ShellOutput;
+  private out: ShellOutput;
+  /** Redraws the now-playing line about once a second while a track plays (terminal only). */
+  private statusTimer: NodeJS.Timeout | undefined;
+  private statusBusy = false;
+  /** A transfer's progress bar is on screen: the status line keeps out of its way. */
+  private barShown = false;
   /** What the background player says between commands: above the prompt on a terminal. */
   private readonly asyncOut: ShellOutput;
   private statusLine: StatusLineWriter | undefined;
@@ -98,6 +106,8 @@ export class Shell {
         },
       });
     this.asyncOut = options.interactive ? new ShellOutput(viaTerminal(options.output), viaTerminal(options.errors)) : this.out;
+    // On a terminal all output goes above the status line, so that it is never written over.
+    if (options.interactive) this.out = this.asyncOut;
     this.background = new BackgroundPlayer({
       argv: options.player,
       connection: playbackConnection,
@@ -125,7 +135,11 @@ export class Shell {
       },
     });
     this.rl = rl;
-    if (interactive) this.statusLine = new StatusLineWriter(rl, output as NodeJS.WriteStream);
+    if (interactive) {
+      this.statusLine = new StatusLineWriter(rl, output as NodeJS.WriteStream);
+      this.statusTimer = setInterval(() => void this.refreshStatus(), STATUS_INTERVAL_MS);
+      this.statusTimer.unref();
+    }
     rl.on('SIGINT', () => this.interrupt());
     const onProcessSigint = (): void => this.interrupt();
     if (!interactive) process.on('SIGINT', onProcessSigint);
@@ -167,6 +181,7 @@ export class Shell {
       if (!interactive && !quit) await Promise.race([this.background.idle(), this.interrupted()]);
     } finally {
       if (!interactive) process.off('SIGINT', onProcessSigint);
+      clearInterval(this.statusTimer);
       this.statusLine?.close();
       this.statusLine = undefined;
       rl.close();
@@ -184,7 +199,10 @@ export class Shell {
     const controller = new AbortController();
     this.current = controller;
     try {
-      if (await this.playerCommands.run(command.toLowerCase(), args, controller.signal)) return true;
+      if (await this.playerCommands.run(command.toLowerCase(), args, controller.signal)) {
+        void this.refreshStatus();
+        return true;
+      }
       switch (command.toLowerCase()) {
         case 'list':
           await this.list(controller.signal);
@@ -224,6 +242,7 @@ export class Shell {
       this.report(err);
     } finally {
       this.current = undefined;
+      this.barShown = false;
     }
     return true;
   }
@@ -362,6 +381,7 @@ export class Shell {
   }
 
   private progress(label: string, total: number): TransferProgress {
+    this.hideStatusForBar();
     const stream = this.options.interactive ? (this.options.errors as NodeJS.WriteStream) : null;
     return createProgress(label, total, stream);
   }
@@ -517,6 +537,7 @@ export class Shell {
   }
 
   private progressFor(path: string, size: number, mode: { save: boolean; play: boolean }): TransferProgress {
+    this.hideStatusForBar();
     const stream = this.options.interactive ? (this.options.errors as NodeJS.WriteStream) : null;
     const verb = mode.save ? (mode.play ? 'stream+' : 'get') : 'stream';
     return createProgress(`${verb} ${truncateMiddle(path, 32)}`, size, stream);
@@ -593,7 +614,46 @@ export class Shell {
     return copy ? { kind: 'local', path: copy.path } : { kind: 'server' };
   }
 
+  /** The bar draws on its own row: the status line is hidden until the command is done. */
+  private hideStatusForBar(): void {
+    if (!this.statusLine) return;
+    this.barShown = true;
+    this.statusLine.set(undefined);
+  }
+
+  /** The now-playing line from what the player says (not the transfer); hidden when idle. */
+  private async refreshStatus(): Promise<void> {
+    const writer = this.statusLine;
+    if (!writer || this.statusBusy || this.barShown) return;
+    this.statusBusy = true;
+    try {
+      const entry = this.background.currentEntry;
+      const control = this.background.current?.control;
+      if (!entry || !control) {
+        writer.set(undefined);
+        return;
+      }
+      const [elapsed, duration, paused] = await Promise.all([
+        control.getTimePos().catch(() => undefined),
+        control.getDuration().catch(() => undefined),
+        control.isPaused().catch(() => false),
+      ]);
+      // The track may have changed, or a bar started, while mpv answered.
+      if (this.statusLine !== writer || this.barShown || this.background.currentEntry !== entry) return;
+      const columns = (this.options.output as NodeJS.WriteStream).columns || 80;
+      const { queue } = this.background;
+      writer.set(renderNowPlaying({ ...entry, elapsed, duration: duration ?? entry.duration, paused, position: queue.position, length: queue.length }, columns));
+    } finally {
+      this.statusBusy = false;
+    }
+  }
+
   private onTrack(event: TrackEvent): void {
+    // On a terminal the status line says what plays; piped, one line per track started and ended.
+    if (this.statusLine) {
+      void this.refreshStatus();
+      return;
+    }
     if (event.kind === 'started') {
       const local = event.source.kind === 'local' ? ' (local copy)' : '';
       this.asyncOut.line(`playing [${event.position + 1}/${event.length}] ${describeTrack(event.entry)}${local}`);
