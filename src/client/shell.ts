@@ -10,7 +10,8 @@ import { infoLines, listingLines, matchesWords, selectEntries } from './listing-
 import { LocalCopies } from './local-copies.js';
 import type { LocalLibrary } from './local-library.js';
 import { collisionError, findLocalNameCollisions } from './name-collisions.js';
-import { Player } from './player.js';
+import { Player, type PlayerExit } from './player.js';
+import { PlayerOutputCapture, summarisePlayerFailure } from './player/player-failure.js';
 import { describeTrack, renderNowPlaying } from './player/now-playing.js';
 import { StatusLineWriter } from './player/status-line.js';
 import { PLAYER_COMMANDS, PLAYER_HELP, PlayerCommands } from './player-commands.js';
@@ -420,10 +421,12 @@ export class Shell {
     if (finalPath) await library.prepareDirectoryFor(finalPath);
 
     let player: Player | undefined;
+    let capture: PlayerOutputCapture | undefined;
     let playerProblem: unknown;
     if (mode.play) {
       try {
-        player = await Player.start(this.options.player);
+        player = await Player.start(this.options.player, { captureOutput: true });
+        capture = new PlayerOutputCapture(player.output);
       } catch (err) {
         if (!mode.save) throw err;
         playerProblem = err; // stream+ still saves the file
@@ -452,7 +455,7 @@ export class Shell {
         if (file.trailer) await file.trailer;
         const exit = await player!.exited;
         if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
-        this.reportPlayback(entry.path, result.quitEarly, exit.code);
+        this.reportPlayback(entry.path, result.quitEarly, exit, capture!);
       }
       const summary = progress.finish(file.size);
       if (finalPath) {
@@ -465,7 +468,7 @@ export class Shell {
         await feeding;
         const exit = await player.exited;
         if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
-        this.reportPlayback(entry.path, (fedBytes?.() ?? file.size) < file.size, exit.code);
+        this.reportPlayback(entry.path, (fedBytes?.() ?? file.size) < file.size, exit, capture!);
       }
     } catch (err) {
       progress?.finish(file?.size ?? 0);
@@ -479,14 +482,15 @@ export class Shell {
 
   /** stream/stream+ of a file already saved: the local copy is piped into the player. */
   private async playLocal(entry: RemoteEntry, localPath: string, signal: AbortSignal): Promise<void> {
-    const player = await Player.start(this.options.player);
+    const player = await Player.start(this.options.player, { captureOutput: true });
+    const capture = new PlayerOutputCapture(player.output);
     const onAbort = (): void => player.stop();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const result = await playBody(createReadStream(localPath, { highWaterMark: 256 * 1024 }), player);
       const exit = await player.exited;
       if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
-      this.reportPlayback(`${entry.path} (local copy)`, result.quitEarly, exit.code);
+      this.reportPlayback(`${entry.path} (local copy)`, result.quitEarly, exit, capture);
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
@@ -523,12 +527,14 @@ export class Shell {
     return { feeding, fedBytes: () => feeder?.fed ?? 0 };
   }
 
-  private reportPlayback(path: string, quitEarly: boolean, code: number | null): void {
-    // A failure status wins over "quit early": a player that dies at once (mpv with no
-    // audio device exits 2) also leaves most of the file unread.
-    if (code !== 0 && code !== null) {
+  private reportPlayback(path: string, quitEarly: boolean, exit: PlayerExit, capture: PlayerOutputCapture): void {
+    // A failure wins over "quit early": a player that dies at once (mpv with no audio
+    // device exits 2) also leaves most of the file unread. Its own output (about 30 lines
+    // of ALSA, JACK and PipeWire without a sound device) is summarised into one line.
+    const failure = summarisePlayerFailure(capture.lines, exit);
+    if (failure) {
       this.failures++;
-      this.out.error(`error: the player exited with status ${code} while playing ${path}`);
+      this.report(failure, `playing ${path}`);
     } else if (quitEarly) {
       this.out.line(`playback of ${path} stopped early (the player quit)`);
     } else {
