@@ -1,5 +1,7 @@
 import { ClientConnection, DEFAULT_PLAYER, LocalLibrary, PROTOCOL_CHOICES, Shell, parsePlayerCommand, type ProtocolChoice } from '../client/index.js';
 import { AudioStreamError, DEFAULT_PORT } from '../protocol/index.js';
+import { readFileSync } from 'node:fs';
+import { historyFile } from '../client/shell-history.js';
 import { exitWithError, parseCommandLine, parsePort } from './args.js';
 
 const HELP = `Usage: as-client [options]
@@ -15,6 +17,7 @@ Options:
       --protocol P     auto (default: find out), v1 (a server of the original
                        design) or v2 (an audiostream server); v1 and v2 skip the probe
   -h, --help           show this help
+      --version        show the version
 
 Commands (type help in the shell): list, find, info, get, play, add, queue, next,
 prev, pause, resume, seek, vol, stop, status, stream, stream+, verify, help, quit.
@@ -29,11 +32,21 @@ async function main(): Promise<void> {
     player: { type: 'string' },
     protocol: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
   });
   if (args.help) {
     process.stdout.write(HELP);
     return;
   }
+  if (args.version) {
+    // dist/src/cli/ → the package root.
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`as-client ${pkg.version}\n`);
+    return;
+  }
+  // An empty value is a mistake (an unset variable), never "the current directory" or "localhost".
+  if (args.library === '') throw new AudioStreamError('USAGE', '-l needs a directory: -l DIR (it was empty)');
+  if (args.address === '') throw new AudioStreamError('USAGE', '-a needs a host name or address: -a HOST (it was empty)');
   const player = parsePlayerCommand(args.player ?? process.env.AS_PLAYER ?? DEFAULT_PLAYER);
   const protocol = parseProtocol(args.protocol);
   const connectionOptions = { host: args.address ?? 'localhost', port: parsePort(args.port, DEFAULT_PORT), protocol };
@@ -50,6 +63,7 @@ async function main(): Promise<void> {
     output: process.stdout,
     errors: process.stderr,
     interactive,
+    historyFile: historyFile(),
   });
   process.exitCode = await shell.run();
 }

@@ -6,7 +6,7 @@ import { BackgroundPlayer, type TrackEvent, type TrackSource } from './backgroun
 import type { ClientConnection, IncomingFile, RemoteEntry } from './client-connection.js';
 import { Downloader } from './downloader.js';
 import { FilePlaybackFeeder } from './file-playback-feeder.js';
-import { infoLines, listingLines, matchesWords, selectEntries } from './listing-format.js';
+import { infoLines, listingLines, matchFolder, matchesWords, selectEntries } from './listing-format.js';
 import { LocalCopies } from './local-copies.js';
 import type { LocalLibrary } from './local-library.js';
 import { collisionError, findLocalNameCollisions } from './name-collisions.js';
@@ -14,7 +14,11 @@ import { Player, type PlayerExit } from './player.js';
 import { PlayerOutputCapture, summarisePlayerFailure } from './player/player-failure.js';
 import { describeTrack, renderNowPlaying } from './player/now-playing.js';
 import { StatusLineWriter } from './player/status-line.js';
-import { PLAYER_COMMANDS, PLAYER_HELP, PlayerCommands } from './player-commands.js';
+import { PLAYER_COMMANDS, PLAYER_HELP, PlayerCommands, plural } from './player-commands.js';
+import { completeShellLine, splitTypedWords, type ArgumentKind } from './argument-completion.js';
+import { suggestCommand } from './command-suggestion.js';
+import { loadHistory, saveHistory } from './shell-history.js';
+import { displayText } from './display-text.js';
 import { createProgress, describeTransfer, formatBytes, type TransferProgress } from './progress.js';
 import { ShellOutput } from './shell-output.js';
 import { playBody, saveFile } from './transfer.js';
@@ -22,10 +26,19 @@ import { playBody, saveFile } from './transfer.js';
 /** How often the now-playing line is redrawn (elapsed time moves by the second). */
 const STATUS_INTERVAL_MS = 1000;
 
-export const COMMANDS = ['list', 'find', 'info', 'get', 'stream', 'stream+', 'verify', ...PLAYER_COMMANDS, 'help', 'quit'] as const;
+export const COMMANDS = ['list', 'ls', 'find', 'info', 'get', 'stream', 'stream+', 'verify', ...PLAYER_COMMANDS, 'help', 'quit'] as const;
+
+/** What each command's arguments are, for Tab. */
+function argumentKind(command: string): ArgumentKind {
+  if (['get', 'play', 'add'].includes(command)) return 'numbers-or-folders';
+  if (['info', 'stream', 'stream+'].includes(command)) return 'numbers';
+  if (command === 'ls') return 'folders';
+  return 'none';
+}
 
 const HELP = `Commands:
   list          list the server's library (number, title — artist — album, or the path)
+  ls [FOLDER]   the folders and files at the top, or in FOLDER
   find WORDS    list the files whose path or tags contain every word
   info N        everything known about file N: tags, size, SHA-256, local copy
   get N...      save files into the local library: get 3, get 3 5 7, get 3-9,
@@ -35,8 +48,12 @@ ${PLAYER_HELP}  stream N      play file N now, in the foreground (the queue stop
   stream+ N     the same, and save it, from one transfer
   verify        check the local library against the server's hashes
   help          show this help
-  quit          leave (so does Ctrl-D)
-Ctrl-C cancels a transfer in progress; at the prompt, press it twice to leave.
+  quit          leave (so does Ctrl-D); the exit status is 0 after an interactive
+                session, and 1 when commands were piped in and one failed
+Names with spaces may be quoted: get "Émilie Ölund". Tab completes commands, file
+numbers and folder names; history is kept across sessions.
+Ctrl-C cancels a transfer in progress; at the prompt it clears the line, and on an
+empty line, pressed twice, leaves.
 `;
 
 export interface ShellOptions {
@@ -55,6 +72,8 @@ export interface ShellOptions {
    * fetches on `connection`, and a command typed during a track's transfer waits for it.
    */
   playbackConnection?: ClientConnection;
+  /** Where the command history is kept across sessions (interactive only); none when unset. */
+  historyFile?: string;
 }
 
 /**
@@ -123,17 +142,17 @@ export class Shell {
   }
 
   async run(): Promise<number> {
-    const { input, output, interactive } = this.options;
+    const { input, output, interactive, historyFile } = this.options;
+    // readline wants the newest first; the file keeps the oldest first.
+    const history = interactive && historyFile ? (await loadHistory(historyFile).catch(() => [])).reverse() : [];
     const rl = readline.createInterface({
       input,
       output: interactive ? output : undefined,
       terminal: interactive,
       prompt: 'as> ',
       historySize: 1000,
-      completer: (line: string) => {
-        const hits = COMMANDS.filter((c) => c.startsWith(line.trim()));
-        return [hits.length ? hits.map((h) => `${h} `) : [], line];
-      },
+      history,
+      completer: (line: string) => this.complete(line),
     });
     this.rl = rl;
     if (interactive) {
@@ -186,16 +205,22 @@ export class Shell {
       this.statusLine?.close();
       this.statusLine = undefined;
       rl.close();
+      if (interactive && historyFile) {
+        const lines = [...((rl as unknown as { history?: string[] }).history ?? [])].reverse();
+        await saveHistory(historyFile, lines).catch((err: unknown) => this.report(err, 'the history was not saved'));
+      }
       await this.background.close();
       this.options.connection.close();
     }
     if (interactive) this.out.line('');
-    return this.failures > 0 ? 1 : 0;
+    // A person at a terminal has seen every error as it came; `quit` then leaves with 0.
+    // Piped commands are a script: 1 tells it that something failed.
+    return this.failures > 0 && !interactive ? 1 : 0;
   }
 
   /** Runs one command line; false means leave. */
   async execute(line: string): Promise<boolean> {
-    const [command, ...args] = line.trim().split(/\s+/);
+    const [command, ...args] = splitTypedWords(line).map((w) => w.value);
     if (!command) return true;
     const controller = new AbortController();
     this.current = controller;
@@ -208,11 +233,14 @@ export class Shell {
         case 'list':
           await this.list(controller.signal);
           break;
+        case 'ls':
+          await this.ls(args, controller.signal);
+          break;
         case 'find':
           await this.find(args, controller.signal);
           break;
         case 'info':
-          await this.info(this.parseIndex(args), controller.signal);
+          await this.info(this.parseIndex(command, args), controller.signal);
           break;
         case 'get':
           await this.get(args, controller.signal);
@@ -222,11 +250,11 @@ export class Shell {
           break;
         case 'stream':
           await this.background.stop();
-          await this.transfer(this.parseIndex(args), { save: false, play: true }, controller.signal);
+          await this.transfer(this.parseIndex(command, args), { save: false, play: true }, controller.signal);
           break;
         case 'stream+':
           await this.background.stop();
-          await this.transfer(this.parseIndex(args), { save: true, play: true }, controller.signal);
+          await this.transfer(this.parseIndex(command, args), { save: true, play: true }, controller.signal);
           break;
         case 'help':
         case '?':
@@ -235,8 +263,10 @@ export class Shell {
         case 'quit':
         case 'exit':
           return false;
-        default:
-          throw new AudioStreamError('USAGE', `unknown command "${command}": type help for the list`);
+        default: {
+          const meant = suggestCommand(command, COMMANDS);
+          throw new AudioStreamError('USAGE', `unknown command "${command}"${meant ? `: did you mean ${meant}?` : ''} (type help for the list)`);
+        }
       }
     } catch (err) {
       this.failures++;
@@ -255,6 +285,52 @@ export class Shell {
       return;
     }
     await this.out.lines(listingLines(entries, entries.length), signal);
+  }
+
+  /** `ls [FOLDER]`: the folders (with how many files each holds) and files one level down. */
+  private async ls(args: string[], signal: AbortSignal): Promise<void> {
+    const entries = await this.fetchList(signal);
+    const asked = args.join(' ').replace(/\/+$/, '');
+    let prefix = '';
+    if (asked) {
+      const folder = matchFolder(asked, entries);
+      if (folder === undefined) throw new AudioStreamError('BAD_INDEX', `no folder "${asked}" on the server (type ls)`);
+      prefix = `${folder}/`;
+    }
+    const folders = new Map<string, number>();
+    const files: RemoteEntry[] = [];
+    for (const e of entries) {
+      if (!e.path.startsWith(prefix)) continue;
+      const rest = e.path.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash < 0) files.push(e);
+      else folders.set(rest.slice(0, slash), (folders.get(rest.slice(0, slash)) ?? 0) + 1);
+    }
+    if (folders.size === 0 && files.length === 0) {
+      this.out.line('(the library is empty)');
+      return;
+    }
+    const width = String(Math.max(0, entries.length - 1)).length;
+    const lines = function* (): Generator<string> {
+      for (const [name, count] of [...folders].sort((a, b) => a[0].localeCompare(b[0]))) yield `${' '.repeat(width)}  ${name}/  (${plural(count, 'file')})`;
+      for (const e of files) yield `${String(e.index).padStart(width)}  ${e.path.slice(prefix.length)}`;
+    };
+    await this.out.lines(lines(), signal);
+  }
+
+  /** Tab: commands, then file numbers and folder names from the last listing. */
+  private complete(line: string): [string[], string] {
+    const entries = this.listing ? [...this.listing.values()] : [];
+    const folders = new Set<string>();
+    for (const e of entries) {
+      const parts = e.path.split('/');
+      for (let i = 1; i < parts.length; i++) folders.add(parts.slice(0, i).join('/'));
+    }
+    try {
+      return completeShellLine(line, { commands: COMMANDS, argumentKind, fileCount: entries.length, folders: [...folders] });
+    } catch {
+      return [[], line];
+    }
   }
 
   private async find(words: string[], signal: AbortSignal): Promise<void> {
@@ -309,6 +385,7 @@ export class Shell {
     const overall = many && knownTotal !== undefined ? this.progress(`get 1/${chosen.length}`, knownTotal) : undefined;
     let done = 0;
     let failed = 0;
+    const failedNames: string[] = [];
     let saved = 0;
     for (const [i, entry] of chosen.entries()) {
       if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
@@ -337,14 +414,21 @@ export class Shell {
         if (!overall) single?.finish(0);
         if (isAudioStreamError(err, 'CANCELLED') || !many) throw err;
         failed++;
+        failedNames.push(entry.path);
         this.failures++;
-        this.report(err, entry.path);
+        // On a terminal the line goes above the bar, which is then drawn again below it.
+        if (overall?.above) overall.above(displayText(this.describeError(err, entry.path)));
+        else this.report(err, entry.path);
       } finally {
         done += entry.size ?? 0;
       }
     }
     if (overall) overall.finish(done);
-    if (many) this.out.line(`${saved} saved, ${chosen.length - saved - failed} already there, ${failed} failed`);
+    if (many) {
+      const shown = failedNames.slice(0, 5).join(', ');
+      const more = failedNames.length > 5 ? ` and ${failedNames.length - 5} more` : '';
+      this.out.line(`${saved} saved, ${chosen.length - saved - failed} already there, ${failed} failed${failed ? `: ${shown}${more}` : ''}`);
+    }
   }
 
   private async verify(signal: AbortSignal): Promise<void> {
@@ -387,9 +471,9 @@ export class Shell {
     return createProgress(label, total, stream);
   }
 
-  private parseIndex(args: string[]): number {
+  private parseIndex(command: string, args: string[]): number {
     if (args.length !== 1 || !/^\d+$/.test(args[0]!)) {
-      throw new AudioStreamError('USAGE', 'give one file number, as shown by list (for example: get 3)');
+      throw new AudioStreamError('USAGE', `give one file number, as shown by list (for example: ${command.toLowerCase()} 3)`);
     }
     return Number(args[0]);
   }
@@ -550,21 +634,22 @@ export class Shell {
   }
 
   private report(err: unknown, context?: string, out: ShellOutput = this.out): void {
+    // The context (a server's file name) and the message (which may quote the server)
+    // are escaped by ShellOutput: one line, no terminal escapes.
+    out.error(this.describeError(err, context));
+  }
+
+  /** The one line an error is reported as (not yet escaped). */
+  private describeError(err: unknown, context?: string): string {
     const prefix = context ? `${context}: ` : '';
     if (isAudioStreamError(err)) {
-      if (err.code === 'CANCELLED') {
-        out.error('cancelled');
-        return;
-      }
-      // The context (a server's file name) and the message (which may quote the server)
-      // are escaped by ShellOutput: one line, no terminal escapes.
-      out.error(`error: ${prefix}${err.message}`);
-    } else {
-      // Not an expected failure, but still one line: a stack trace says nothing to a user,
-      // and the message of an error caused by what a server sent may quote it.
-      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      out.error(`error: ${prefix}internal error (${message.split('\n')[0]!.slice(0, 200)}); please report it`);
+      if (err.code === 'CANCELLED') return 'cancelled';
+      return `error: ${prefix}${err.message}`;
     }
+    // Not an expected failure, but still one line: a stack trace says nothing to a user,
+    // and the message of an error caused by what a server sent may quote it.
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    return `error: ${prefix}internal error (${message.split('\n')[0]!.slice(0, 200)}); please report it`;
   }
 
   /** Resolves at the next Ctrl-C (piped: it stops the music left playing at end of input). */
@@ -580,6 +665,13 @@ export class Shell {
     if (this.onNextInterrupt) {
       this.onNextInterrupt();
       this.onNextInterrupt = undefined;
+      return;
+    }
+    if (this.options.interactive && this.rl && this.rl.line !== '') {
+      // As in bash: Ctrl-C throws away what was typed, and the prompt starts afresh.
+      this.rl.write(null, { ctrl: true, name: 'e' });
+      this.rl.write(null, { ctrl: true, name: 'u' });
+      this.lastInterruptAt = 0;
       return;
     }
     const now = Date.now();
