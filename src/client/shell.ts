@@ -177,6 +177,7 @@ export class Shell {
       wake?.();
     });
 
+    if (interactive) await this.greet();
     this.prompt();
     let quit = false;
     try {
@@ -216,6 +217,29 @@ export class Shell {
     // A person at a terminal has seen every error as it came; `quit` then leaves with 0.
     // Piped commands are a script: 1 tells it that something failed.
     return this.failures > 0 && !interactive ? 1 : 0;
+  }
+
+  /**
+   * On a terminal, says at once where the shell is connected (or why it is not): a server
+   * that is down, or a port where something else answers, is reported before the first command.
+   */
+  private async greet(): Promise<void> {
+    const { connection } = this.options;
+    const controller = new AbortController();
+    this.current = controller;
+    try {
+      await connection.connect(controller.signal);
+      if (connection.version === 2) {
+        const entries = await this.fetchList(controller.signal);
+        this.out.line(`connected to ${connection.target} (audiostream v2, ${plural(entries.length, 'file')})`);
+      } else {
+        this.out.line(`connected to ${connection.target} (original protocol)`);
+      }
+    } catch (err) {
+      this.report(err);
+    } finally {
+      this.current = undefined;
+    }
   }
 
   /** Runs one command line; false means leave. */

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { makeTempDir, removeDir, sha256File, writeRandomLibrary } from './support/files.js';
-import { indexesByPath, startServer, type RunningServer } from './support/loopback-server.js';
+import { indexesByPath, startServer, unusedPort, type RunningServer } from './support/loopback-server.js';
 import { CLIENT_BIN } from './support/paths.js';
 import { python, runInPty, screenAt } from './support/pty.js';
 import { clientArgs, describeRun, runClient } from './support/run-client.js';
@@ -124,5 +126,32 @@ describe('the shell a person expects', () => {
     assert.equal(cleared.col, 'as> '.length);
     assert.equal(screenAt(second, 'completed').lines().at(-1), 'as> get "Émilie Ölund"');
     assert.equal(second.exit, 0, 'an interactive quit exits 0 even after a failed command');
+  });
+
+  test('on a terminal the start says where the shell is; a server that is down is reported before the first command', { skip: python ? false : 'python3 with pty is needed', timeout: 60_000 }, async () => {
+    const up = await runInPty([{ wait: 'as> ' }, { mark: 'start' }, { type: 'quit\r' }, { wait_exit: true }], [process.execPath, CLIENT_BIN, ...args('lib-start')]);
+    assert.equal(up.error, null, up.error ?? '');
+    assert.deepEqual(screenAt(up, 'start').lines(), [`connected to 127.0.0.1:${server.port} (audiostream v2, 3 files)`, 'as>']);
+    const port = await unusedPort();
+    const down = await runInPty([{ wait: 'as> ' }, { mark: 'start' }, { type: 'quit\r' }, { wait_exit: true }], [process.execPath, CLIENT_BIN, ...clientArgs(port, path.join(work, 'lib-down'), 'true')]);
+    assert.equal(down.error, null, down.error ?? '');
+    const lines = screenAt(down, 'start').lines();
+    // One line (wrapped at 80 columns), then the prompt.
+    assert.equal(lines.at(-1), 'as>', lines.join('\n'));
+    assert.match(lines.slice(0, -1).join(''), new RegExp(`^error: cannot connect to 127\\.0\\.0\\.1:${port}: connection refused`));
+  });
+
+  test('a port where a web server answers is "not an audio-stream server"', { timeout: 20_000 }, async () => {
+    const web = http.createServer((_req, res) => res.end('hello'));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const { port } = web.address() as AddressInfo;
+    try {
+      const run = await runClient(clientArgs(port, path.join(work, 'lib-http'), 'true'), 'list\n');
+      assert.equal(run.code, 1, describeRun(run));
+      assert.equal(run.stderr, `error: 127.0.0.1:${port} is not an audio-stream server (it answers HTTP): check the address and port\n`);
+    } finally {
+      web.closeAllConnections();
+      await new Promise((resolve) => web.close(resolve));
+    }
   });
 });
