@@ -598,7 +598,7 @@ export class Shell {
       const result = await playBody(createReadStream(localPath, { highWaterMark: 256 * 1024 }), player);
       const exit = await player.exited;
       if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
-      this.reportPlayback(`${entry.path} (local copy)`, result.quitEarly, exit, capture);
+      this.reportPlayback(entry.path, result.quitEarly, exit, capture, ' (local copy)');
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
@@ -635,7 +635,7 @@ export class Shell {
     return { feeding, fedBytes: () => feeder?.fed ?? 0 };
   }
 
-  private reportPlayback(path: string, quitEarly: boolean, exit: PlayerExit, capture: PlayerOutputCapture): void {
+  private reportPlayback(path: string, quitEarly: boolean, exit: PlayerExit, capture: PlayerOutputCapture, from = ''): void {
     // A failure wins over "quit early": a player that dies at once (mpv with no audio
     // device exits 2) also leaves most of the file unread. Its own output (about 30 lines
     // of ALSA, JACK and PipeWire without a sound device) is summarised into one line.
@@ -646,7 +646,7 @@ export class Shell {
     } else if (quitEarly) {
       this.out.line(`playback of ${path} stopped early (the player quit)`);
     } else {
-      this.out.line(`played ${path}`);
+      this.out.line(`played ${path}${from}`);
     }
   }
 
