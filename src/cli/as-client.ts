@@ -1,4 +1,4 @@
-import { ClientConnection, DEFAULT_PLAYER, LocalLibrary, PROTOCOL_CHOICES, Shell, parsePlayerCommand, type ProtocolChoice } from '../client/index.js';
+import { ClientConnection, DEFAULT_PLAYER, LocalLibrary, PROTOCOL_CHOICES, ServerVersions, Shell, parsePlayerCommand, type ProtocolChoice } from '../client/index.js';
 import { AudioStreamError, DEFAULT_PORT } from '../protocol/index.js';
 import { readFileSync } from 'node:fs';
 import { historyFile } from '../client/shell-history.js';
@@ -49,7 +49,8 @@ async function main(): Promise<void> {
   if (args.address === '') throw new AudioStreamError('USAGE', '-a needs a host name or address: -a HOST (it was empty)');
   const player = parsePlayerCommand(args.player ?? process.env.AS_PLAYER ?? DEFAULT_PLAYER);
   const protocol = parseProtocol(args.protocol);
-  const connectionOptions = { host: args.address ?? 'localhost', port: parsePort(args.port, DEFAULT_PORT), protocol };
+  // One ServerVersions for both: the second connection need not probe for the protocol again.
+  const connectionOptions = { host: args.address ?? 'localhost', port: parsePort(args.port, DEFAULT_PORT), protocol, versions: new ServerVersions() };
   const connection = new ClientConnection(connectionOptions);
   // The queue's tracks are fetched on a connection of their own (opened on the first play).
   const playbackConnection = new ClientConnection(connectionOptions);
