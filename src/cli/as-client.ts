@@ -1,5 +1,7 @@
-import { ClientConnection, DEFAULT_PLAYER, LocalLibrary, PROTOCOL_CHOICES, Shell, parsePlayerCommand, type ProtocolChoice } from '../client/index.js';
+import { ClientConnection, DEFAULT_PLAYER, LocalLibrary, PROTOCOL_CHOICES, ServerVersions, Shell, parsePlayerCommand, type ProtocolChoice } from '../client/index.js';
 import { AudioStreamError, DEFAULT_PORT } from '../protocol/index.js';
+import { readFileSync } from 'node:fs';
+import { historyFile } from '../client/shell-history.js';
 import { exitWithError, parseCommandLine, parsePort } from './args.js';
 import { clientSecurityOptions } from './client-security.js';
 
@@ -26,8 +28,10 @@ Options:
                        pin a self-signed certificate seen for the first time without
                        asking (implies --tls); a changed one still fails
   -h, --help           show this help
+      --version        show the version
 
-Commands (type help in the shell): list, find, info, get, stream, stream+, verify, help, quit.
+Commands (type help in the shell): list, find, info, get, play, add, queue, next,
+prev, pause, resume, seek, vol, stop, status, stream, stream+, verify, help, quit.
 Commands can also be piped in: printf 'list\\nget 0\\n' | as-client
 `;
 
@@ -44,11 +48,21 @@ async function main(): Promise<void> {
     ca: { type: 'string' },
     'trust-new-server': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean' },
   });
   if (args.help) {
     process.stdout.write(HELP);
     return;
   }
+  if (args.version) {
+    // dist/src/cli/ → the package root.
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    process.stdout.write(`as-client ${pkg.version}\n`);
+    return;
+  }
+  // An empty value is a mistake (an unset variable), never "the current directory" or "localhost".
+  if (args.library === '') throw new AudioStreamError('USAGE', '-l needs a directory: -l DIR (it was empty)');
+  if (args.address === '') throw new AudioStreamError('USAGE', '-a needs a host name or address: -a HOST (it was empty)');
   const player = parsePlayerCommand(args.player ?? process.env.AS_PLAYER ?? DEFAULT_PLAYER);
   const protocol = parseProtocol(args.protocol);
   const host = args.address ?? 'localhost';
@@ -64,17 +78,23 @@ async function main(): Promise<void> {
     passwordFile: args['password-file'],
     interactive,
   });
-  const connection = new ClientConnection({ host, port, protocol, ...security });
+  // One ServerVersions for both: the second connection need not probe for the protocol again.
+  const connectionOptions = { host, port, protocol, versions: new ServerVersions(), ...security };
+  const connection = new ClientConnection(connectionOptions);
+  // The queue's tracks are fetched on a connection of their own (opened on the first play).
+  const playbackConnection = new ClientConnection(connectionOptions);
   // Questions (a new certificate) and a wrong password come up now, before the shell reads input.
   if (security.tls || security.login) await connection.connect();
   const shell = new Shell({
     connection,
     library: new LocalLibrary(args.library ?? 'saved'),
     player,
+    playbackConnection,
     input: process.stdin,
     output: process.stdout,
     errors: process.stderr,
     interactive,
+    historyFile: historyFile(),
   });
   process.exitCode = await shell.run();
 }

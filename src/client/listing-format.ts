@@ -61,17 +61,36 @@ export function matchesWords(entry: RemoteEntry, words: readonly string[]): bool
 }
 
 /**
+ * The server's folder (or file) that `asked` names, compared as find compares (case and
+ * accents ignored); undefined when none does.
+ */
+export function matchFolder(asked: string, entries: readonly RemoteEntry[]): string | undefined {
+  const want = fold(asked);
+  for (const e of entries) {
+    const parts = e.path.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const candidate = parts.slice(0, i).join('/');
+      if (fold(candidate) === want) return candidate;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Which files a `get` names: `3`, `3 5 7`, `3-9`, `all`, or a folder (`get Aurora Tones`,
  * everything below that path). Numbers refer to the listing shown by `list`.
  */
-export function selectEntries(args: readonly string[], entries: readonly RemoteEntry[]): RemoteEntry[] {
-  if (args.length === 0) throw new AudioStreamError('USAGE', 'say which files: get 3, get 3 5 7, get 3-9, get all, or get FOLDER');
+export function selectEntries(args: readonly string[], entries: readonly RemoteEntry[], command = 'get'): RemoteEntry[] {
+  const c = command;
+  if (args.length === 0) throw new AudioStreamError('USAGE', `say which files: ${c} 3, ${c} 3 5 7, ${c} 3-9, ${c} all, or ${c} FOLDER`);
   if (args.length === 1 && args[0]!.toLowerCase() === 'all') return [...entries];
   const numeric = args.every((a) => /^\d+(-\d+)?$/.test(a));
   if (!numeric) {
-    const folder = args.join(' ').replace(/\/+$/, '');
+    const asked = args.join(' ').replace(/\/+$/, '');
+    // Exactly as named first; else as find matches, case and accents ignored.
+    const folder = entries.some((e) => e.path === asked || e.path.startsWith(`${asked}/`)) ? asked : matchFolder(asked, entries) ?? asked;
     const chosen = entries.filter((e) => e.path === folder || e.path.startsWith(`${folder}/`));
-    if (chosen.length === 0) throw new AudioStreamError('BAD_INDEX', `no file or folder "${folder}" on the server (type list)`);
+    if (chosen.length === 0) throw new AudioStreamError('BAD_INDEX', `no file or folder "${asked}" on the server (type ls)`);
     return chosen;
   }
   const byIndex = new Map(entries.map((e) => [e.index, e]));

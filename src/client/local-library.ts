@@ -76,7 +76,7 @@ export class LocalLibrary {
   async prepareDirectoryFor(finalPath: string): Promise<void> {
     let mode: number;
     try {
-      await fsp.mkdir(this.root, { recursive: true, mode: 0o700 });
+      await makeDirectories(this.root, 0o700);
       mode = (await fsp.stat(this.root)).mode & 0o7777;
     } catch (err) {
       // mkdir -p on a regular file fails with a bare EEXIST: say what it means.
@@ -119,6 +119,7 @@ export function writeError(what: string, err: unknown): AudioStreamError {
     : code === 'ENAMETOOLONG' ? 'the name is too long for this filesystem'
     : code === 'EISDIR' ? 'a directory with that name is in the way'
     : code === 'ENOTDIR' ? 'a file is in the way of a directory on that path'
+    : code === 'ENOENT' ? 'no directory can be made there: pick another library with -l DIR'
     : code === 'EILSEQ' || code === 'EINVAL' ? 'this filesystem cannot store that name'
     : (code ?? String(err));
   return new AudioStreamError('WRITE_FAILED', `${what}: ${hint}`, { cause: err });
@@ -140,4 +141,31 @@ function truncateUtf8(s: string, bytes: number): string {
 function printable(s: string): string {
   const shown = displayText(s);
   return shown.length > 120 ? `${shown.slice(0, 120)}…` : shown;
+}
+
+/**
+ * `mkdir -p` one level at a time. Not fsp.mkdir's `recursive`: on a filesystem that answers
+ * ENOENT for a name it will never create (under /proc), Node's recursive mkdir retries
+ * forever at full CPU. Here a level that still cannot be made after its parent exists fails.
+ * Throws the error of the first level that failed; EEXIST when a non-directory is in the way.
+ */
+async function makeDirectories(dir: string, mode: number, depth = 0): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { mode });
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if ((await fsp.stat(dir)).isDirectory()) return;
+      throw err;
+    }
+    const parent = path.dirname(dir);
+    // 4096: longer than any path the system accepts, so this only stops a runaway.
+    if (code !== 'ENOENT' || parent === dir || depth > 4096) throw err;
+  }
+  await makeDirectories(path.dirname(dir), mode, depth + 1);
+  await fsp.mkdir(dir, { mode }).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EEXIST' && (await fsp.stat(dir)).isDirectory()) return;
+    throw err;
+  });
 }

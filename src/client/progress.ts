@@ -8,6 +8,8 @@ export interface TransferProgress {
   setLabel(label: string): void;
   /** Removes the bar; returns the summary line, e.g. "1.20 MB in 0.31 s, 3.87 MB/s". */
   finish(bytes: number): string;
+  /** On a terminal: prints a line (already escaped) above the bar, which stays below it. */
+  above?(line: string): void;
 }
 
 export function formatBytes(bytes: number): string {
@@ -52,6 +54,12 @@ export function createProgress(label: string, total: number, output: NodeJS.Writ
   let finished = false;
   bar.start(total, 0, { label: displayText(label), speed: '-', done: formatBytes(0), all: formatBytes(total) });
   return {
+    above(line) {
+      if (finished) return;
+      // Clear the bar's row, print the line, and let the bar draw itself on the next row.
+      output.write(`\r\x1b[2K${line}\n`);
+      bar.render();
+    },
     setLabel(text) {
       bar.update({ label: displayText(text) });
     },

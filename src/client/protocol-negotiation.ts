@@ -97,6 +97,12 @@ function sayHello(transport: ConnectionTransport, waitMs: number, probing: boole
         }
         const text = line.toString('utf8', 0, lf).replace(/\r$/, '');
         // Nothing may follow: we asked one thing, and a v2 server answers one line.
+        if (!text.startsWith('AS/')) {
+          // Something else listens on that port (a web server answers HELLO with "HTTP/1.1 400").
+          const what = /^HTTP\/\d/.test(text) ? 'it answers HTTP' : `it said ${JSON.stringify(text.slice(0, 40))}`;
+          reject(new AudioStreamError('PROTOCOL_ERROR', `${transport.target} is not an audio-stream server (${what}): check the address and port`));
+          return;
+        }
         if (!(text === V2_HELLO_REPLY || text.startsWith(`${V2_HELLO_REPLY} `)) || lf + 1 !== line.length) {
           reject(new AudioStreamError('PROTOCOL_ERROR', `the server does not speak this protocol (it said ${JSON.stringify(text.slice(0, 40))})`));
           return;

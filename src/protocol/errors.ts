@@ -47,6 +47,7 @@ export type ErrorCode =
   | 'PLAYER_UNSUPPORTED'
   | 'PLAYER_IPC'
   | 'SEEK_NOT_BUFFERED'
+  | 'NOT_PLAYING'
   // shell
   | 'CANCELLED'
   | 'USAGE';

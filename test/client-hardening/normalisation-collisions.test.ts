@@ -67,7 +67,7 @@ describe('a real as-server serving two files whose names differ only in Unicode 
     // In listing order, as get all goes.
     const pairs = [[refused, kept], [refusedInFolder, keptInFolder]].sort((a, b) => indexOf(a[0]!) - indexOf(b[0]!));
     assertErrorLines(result, pairs.map(([r, k]) => line(r!, k!)));
-    assert.match(result.stdout, /^3 saved, 0 already there, 2 failed$/m, describeRun(result));
+    assert.match(result.stdout, /^3 saved, 0 already there, 2 failed: Album\/Café\.wav, Crème\/song\.wav$/m, describeRun(result));
     await assertLibraryFiles(place, [NFC, FOLDER_NFC, 'plain.wav']);
     assert.ok((await fsp.readFile(path.join(place.library, NFC))).equals(contents.get(kept)!), 'the local file is the first one, not overwritten by the second');
     assert.ok((await fsp.readFile(path.join(place.library, FOLDER_NFC))).equals(contents.get(keptInFolder)!));

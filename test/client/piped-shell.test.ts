@@ -51,7 +51,7 @@ describe('as-client with piped stdin against a real AudioServer', () => {
   test('an unknown command is an error on stderr, the shell goes on, and the exit status is 1', { timeout: 20_000 }, async () => {
     const run = await runClient(args(), 'bogus 1 2\nlist\n');
     assert.equal(run.code, 1, describeRun(run));
-    assert.equal(run.stderr, 'error: unknown command "bogus": type help for the list\n');
+    assert.equal(run.stderr, 'error: unknown command "bogus" (type help for the list)\n');
     assert.doesNotMatch(run.stdout, /bogus/);
     assert.match(run.stdout, /^11  Artist L\/Track 11\.wav$/m, 'the list after it ran');
   });

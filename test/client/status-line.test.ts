@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { REPO_ROOT } from './support/paths.js';
-import { TerminalScreen } from './support/terminal-screen.js';
+import { COLS, python, runInPty, screenAt } from './support/pty.js';
 
 /**
  * The status line on a REAL pseudo-terminal (python3's pty module): a readline prompt
@@ -11,46 +10,6 @@ import { TerminalScreen } from './support/terminal-screen.js';
  * characters are typed one by one, output arrives mid-typing, and the input wraps. The
  * bytes the terminal received are replayed into a screen model and the screen is read.
  */
-const python = spawnSync('python3', ['-c', 'import pty'], { stdio: 'ignore' }).status === 0;
-const COLS = 80;
-const ROWS = 24;
-
-interface PtyRun {
-  output: string;
-  marks: { label: string; offset: number }[];
-  error: string | null;
-  exit: number;
-}
-
-type Step = { wait: string } | { wait_new: string; count: number } | { wait_exit: true } | { type: string; gap_ms?: number } | { sleep_ms: number } | { mark: string };
-
-function runInPty(steps: Step[], command: string[]): Promise<PtyRun> {
-  const harness = path.join(REPO_ROOT, 'test/fixtures/pty/run-in-pty.py');
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', [harness, String(COLS), String(ROWS), JSON.stringify(steps), '--', ...command], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
-    child.once('error', reject);
-    child.once('close', () => {
-      try {
-        const r = JSON.parse(out) as PtyRun & { output: string };
-        resolve({ ...r, output: Buffer.from(r.output, 'base64').toString('utf8') });
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
-}
-
-function screenAt(run: PtyRun, label: string): TerminalScreen {
-  const mark = run.marks.find((m) => m.label === label);
-  assert.ok(mark, `mark ${label}`);
-  const screen = new TerminalScreen(COLS, ROWS);
-  // Offsets are bytes; the output is UTF-8.
-  screen.feed(Buffer.from(run.output, 'utf8').subarray(0, mark.offset).toString('utf8'));
-  return screen;
-}
-
 const STATUS = /^status tick \d+ — Café Noir — Émilie Ölund$/;
 
 describe('StatusLineWriter on a REAL pseudo-terminal', { skip: python ? false : 'python3 with pty is needed' }, () => {

@@ -93,7 +93,7 @@ describe('stream+ N against a real AudioServer with generated random files', () 
     const library = path.join(fx.work, 'lib-fail');
     const run = await runClient(clientArgs(fx.server.port, library, playerCommand('failing-player', 3)), `stream+ ${indexOf('Album/big.wav')}\nget ${indexOf('small.wav')}\n`);
     assert.equal(run.code, 1, describeRun(run));
-    assert.match(run.stderr, /error: the player exited with status 3 while playing Album\/big\.wav/);
+    assert.match(run.stderr, /error: playing Album\/big\.wav: the player exited with status 3: failing-player: giving up with status 3$/m);
     await assertSaved(library, 'Album/big.wav');
     await assertSaved(library, 'small.wav');
   });

@@ -155,7 +155,7 @@ describe('stream N against a real AudioServer with generated random files', () =
     const library = path.join(fx.work, 'lib-fail');
     const run = await runClient(clientArgs(fx.server.port, library, playerCommand('failing-player', 3)), `stream ${indexOf('Album/big.wav')}\nget ${indexOf('small.wav')}\n`);
     assert.equal(run.code, 1, describeRun(run));
-    assert.match(run.stderr, /error: the player exited with status 3 while playing Album\/big\.wav/);
+    assert.match(run.stderr, /error: playing Album\/big\.wav: the player exited with status 3: failing-player: giving up with status 3$/m);
     assert.doesNotMatch(run.stdout, /stopped early/);
     assert.ok(await exists(path.join(library, 'small.wav')), 'the next command still works');
   });
@@ -163,7 +163,7 @@ describe('stream N against a real AudioServer with generated random files', () =
   test('failing player (exits with status 3 at once): stream of a small file is an error', { timeout: 20_000 }, async () => {
     const run = await runClient(clientArgs(fx.server.port, path.join(fx.work, 'lib-fail-small'), playerCommand('failing-player', 3)), `stream ${indexOf('small.wav')}\n`);
     assert.equal(run.code, 1, describeRun(run));
-    assert.match(run.stderr, /error: the player exited with status 3 while playing small\.wav/);
+    assert.match(run.stderr, /error: playing small\.wav: the player exited with status 3: failing-player: giving up with status 3$/m);
   });
 
   test('player not found: stream prints a message naming the player and exits non-zero', { timeout: 20_000 }, async () => {

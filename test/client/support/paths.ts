@@ -12,7 +12,7 @@ export const CLIENT_BIN = path.join(REPO_ROOT, 'bin', 'as-client');
 export const SAMPLE_LIBRARY = path.join(REPO_ROOT, 'sample-library');
 
 /** The stand-in players in test/fixtures/players/. */
-export type PlayerDouble = 'recording-player' | 'slow-player' | 'stalling-player' | 'quitting-player' | 'failing-player';
+export type PlayerDouble = 'recording-player' | 'queue-recording-player' | 'slow-player' | 'stalling-player' | 'quitting-player' | 'failing-player';
 
 /** A `--player` value that runs a stand-in player with node, quoted as the client will split it. */
 export function playerCommand(double: PlayerDouble, ...args: (string | number)[]): string {
