@@ -223,6 +223,16 @@ export class CatalogQueries {
     return { items: ids.flatMap((id) => rows.get(id) ?? []), offset, total: matches.length };
   }
 
+  /** Every file in path order, paged (what an empty Subsonic search asks for). */
+  allTracks(page: PageRequest = {}): Page<CatalogTrack> {
+    const { offset, limit } = window(page);
+    const index = this.currentSearchIndex();
+    const ids = Array.from(index.ids.subarray(offset, offset + limit));
+    const rows = new Map<number, CatalogTrack>();
+    if (ids.length > 0) for (const row of this.statements.tracksByIds.all(JSON.stringify(ids)) as TrackDbRow[]) rows.set(row.id, trackOf(row));
+    return { items: ids.flatMap((id) => rows.get(id) ?? []), offset, total: index.ids.length };
+  }
+
   private currentSearchIndex(): { ids: Int32Array; texts: string[] } {
     this.store.flushTags();
     // total_changes() counts every row written on this connection, which is the one the
