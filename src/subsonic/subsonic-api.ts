@@ -45,12 +45,14 @@ export interface SubsonicApiOptions {
 export class SubsonicApi {
   private readonly services: SubsonicServices;
   private readonly auth: SubsonicAuth;
+  private readonly authenticator: Authenticator | undefined;
   private readonly serverVersion: string;
   private readonly log: Logger;
 
   constructor(options: SubsonicApiOptions) {
     this.services = options.services;
     this.auth = new SubsonicAuth(options.authenticator);
+    this.authenticator = options.authenticator;
     this.serverVersion = options.serverVersion;
     this.log = options.log ?? silentLogger;
   }
@@ -62,10 +64,14 @@ export class SubsonicApi {
 
   async handle(req: IncomingMessage, res: ServerResponse, rawPath: string, query: URLSearchParams): Promise<void> {
     let format: ResponseFormat = query.get('f') === 'json' ? 'json' : 'xml';
-    // Credentials travel in every request, never in cookies: other origins (apps running in
-    // a browser) may call the API and load its media without exposing anything ambient.
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+    // With accounts, credentials travel in every request, never in cookies: other origins
+    // (apps running in a browser) may call the API and load its media, and nothing ambient is
+    // exposed. Without accounts the API is open, so no other origin may read it: any web page
+    // could otherwise read the library through the visitor's browser.
+    if (await this.hasAccounts()) {
+      res.setHeader('Access-Control-Allow-Origin', '*');
+      res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+    }
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') throw new SubsonicError(SubsonicErrorCode.GENERIC, 'use GET or POST');
       const params: SubsonicParams = await readSubsonicParams(req, query);
@@ -85,6 +91,10 @@ export class SubsonicApi {
       const error = err instanceof SubsonicError ? err : new SubsonicError(SubsonicErrorCode.GENERIC, 'the server failed to answer; see its log');
       this.send(req, res, format, encodeError(format, this.serverVersion, error));
     }
+  }
+
+  private async hasAccounts(): Promise<boolean> {
+    return this.authenticator !== undefined && (await this.authenticator.store.hasAccounts());
   }
 
   private send(req: IncomingMessage, res: ServerResponse, format: ResponseFormat, text: string): void {

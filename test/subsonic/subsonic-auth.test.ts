@@ -92,8 +92,17 @@ describe('Subsonic logins share the throttle delay with the other interfaces', (
     assert.ok(Date.now() - started >= 150, 'the next login of that account, on any interface, was held');
   });
 
-  test('without accounts the API is open, as the other interfaces are', async () => {
+  test('without accounts the API is open, as the other interfaces are, but no other origin may read it (no CORS header)', async () => {
     const server = await startSubsonicServer(harness, { accounts: false });
     assert.equal(await errorOf(server, { u: 'anyone', p: 'anything' }), undefined);
+    const answer = await rest(server, 'getArtists', { u: 'anyone', p: 'x' }, { headers: { Origin: 'https://evil.example' } });
+    assert.equal(answer.headers.get('access-control-allow-origin'), null);
+    assert.equal(answer.headers.get('cross-origin-resource-policy'), 'same-origin');
+  });
+
+  test('with accounts other origins may call the API (credentials are in every request, never in cookies)', async () => {
+    const server = await startSubsonicServer(harness);
+    const answer = await rest(server, 'ping', { u: USER, p: LOGIN_PASSWORD }, { headers: { Origin: 'https://app.example' } });
+    assert.equal(answer.headers.get('access-control-allow-origin'), '*');
   });
 });
