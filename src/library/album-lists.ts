@@ -83,6 +83,11 @@ export class AlbumLists {
         `${SUMMARY} WHERE al.id IN (SELECT album_id FROM files WHERE genre = @genre COLLATE NOCASE AND album_id IS NOT NULL) GROUP BY al.id ORDER BY al.name COLLATE NOCASE, al.id ${page}`,
       ),
       byGenreCount: db.prepare('SELECT count(DISTINCT album_id) FROM files WHERE genre = @genre COLLATE NOCASE AND album_id IS NOT NULL').pluck(),
+      randomTracks: db.prepare(
+        `SELECT id FROM files WHERE (@genre IS NULL OR genre = @genre COLLATE NOCASE) AND (@low IS NULL OR year >= @low) AND (@high IS NULL OR year <= @high)
+         ORDER BY random() LIMIT @limit`,
+      ).pluck(),
+      genreTracks: db.prepare('SELECT id FROM files WHERE genre = @genre COLLATE NOCASE ORDER BY path LIMIT @limit OFFSET @offset').pluck(),
       genres: db.prepare(
         `SELECT genre AS name, count(*) AS tracks, count(DISTINCT album_id) AS albums FROM files WHERE genre IS NOT NULL AND genre <> ''
          GROUP BY genre ORDER BY genre COLLATE NOCASE LIMIT ${MAX_PAGE_SIZE}`,
@@ -143,6 +148,20 @@ export class AlbumLists {
       default:
         return { items: [], offset, total: 0 };
     }
+  }
+
+  /** Ids of up to `limit` files picked at random, optionally of a genre and within years. */
+  randomTrackIds(options: { limit: number; genre?: string; fromYear?: number; toYear?: number }): number[] {
+    this.store.flushTags();
+    const limit = Math.max(1, Math.min(MAX_PAGE_SIZE, Math.floor(options.limit)));
+    return this.statements.randomTracks.all({ limit, genre: options.genre ?? null, low: options.fromYear ?? null, high: options.toYear ?? null }) as number[];
+  }
+
+  /** Ids of a genre's files in path order, paged. */
+  genreTrackIds(genre: string, page: PageRequest = {}): number[] {
+    this.store.flushTags();
+    const { offset, limit } = window(page);
+    return this.statements.genreTracks.all({ genre, offset, limit }) as number[];
   }
 
   genres(): GenreSummary[] {
