@@ -73,8 +73,15 @@ export class AlbumLists {
       byArtist: db.prepare(`${SUMMARY} WHERE al.artist_id = ? GROUP BY al.id ORDER BY year, al.name COLLATE NOCASE, al.id LIMIT ${MAX_PAGE_SIZE}`),
       count: db.prepare('SELECT count(*) FROM albums al WHERE EXISTS (SELECT 1 FROM files f WHERE f.album_id = al.id)').pluck(),
       newest: db.prepare(`${SUMMARY} GROUP BY al.id ORDER BY newest_ms DESC, al.id DESC ${page}`),
-      byName: db.prepare(`${SUMMARY} GROUP BY al.id ORDER BY al.name COLLATE NOCASE, al.id ${page}`),
-      byArtistName: db.prepare(`${SUMMARY} GROUP BY al.id ORDER BY ar.name COLLATE NOCASE, al.name COLLATE NOCASE, al.id ${page}`),
+      // Alphabetical pages pick their ids from the albums table first and summarise only
+      // those: summarising every album to sort them costs ~60 ms at 10,000 albums.
+      byName: db.prepare(`SELECT al.id FROM albums al WHERE EXISTS (SELECT 1 FROM files f WHERE f.album_id = al.id) ORDER BY al.name COLLATE NOCASE, al.id ${page}`).pluck(),
+      byArtistName: db
+        .prepare(
+          `SELECT al.id FROM albums al JOIN artists ar ON ar.id = al.artist_id WHERE EXISTS (SELECT 1 FROM files f WHERE f.album_id = al.id)
+           ORDER BY ar.name COLLATE NOCASE, al.name COLLATE NOCASE, al.id ${page}`,
+        )
+        .pluck(),
       random: db.prepare(`SELECT id FROM albums al WHERE EXISTS (SELECT 1 FROM files f WHERE f.album_id = al.id) ORDER BY random() LIMIT @limit`).pluck(),
       yearRange: db.prepare(`${SUMMARY} GROUP BY al.id HAVING year BETWEEN @low AND @high ORDER BY year, al.name COLLATE NOCASE, al.id ${page}`),
       yearRangeDown: db.prepare(`${SUMMARY} GROUP BY al.id HAVING year BETWEEN @low AND @high ORDER BY year DESC, al.name COLLATE NOCASE, al.id ${page}`),
@@ -126,14 +133,11 @@ export class AlbumLists {
       case 'newest':
         return { items: rows(s.newest, {}), offset, total: all() };
       case 'alphabeticalByName':
-        return { items: rows(s.byName, {}), offset, total: all() };
+        return { items: this.summaries(s.byName.all({ offset, limit }) as number[]), offset, total: all() };
       case 'alphabeticalByArtist':
-        return { items: rows(s.byArtistName, {}), offset, total: all() };
-      case 'random': {
-        const ids = s.random.all({ limit }) as number[];
-        const found = new Map((s.byIds.all(JSON.stringify(ids)) as SummaryRow[]).map((r) => [r.id, summaryOf(r)]));
-        return { items: ids.flatMap((id) => found.get(id) ?? []), offset: 0, total: all() };
-      }
+        return { items: this.summaries(s.byArtistName.all({ offset, limit }) as number[]), offset, total: all() };
+      case 'random':
+        return { items: this.summaries(s.random.all({ limit }) as number[]), offset: 0, total: all() };
       case 'byYear': {
         const from = request.fromYear ?? 0;
         const to = request.toYear ?? 9999;
@@ -162,6 +166,13 @@ export class AlbumLists {
     this.store.flushTags();
     const { offset, limit } = window(page);
     return this.statements.genreTracks.all({ genre, offset, limit }) as number[];
+  }
+
+  /** Summaries of these albums, in the order given. */
+  private summaries(ids: number[]): AlbumSummary[] {
+    if (ids.length === 0) return [];
+    const found = new Map((this.statements.byIds.all(JSON.stringify(ids)) as SummaryRow[]).map((r) => [r.id, summaryOf(r)]));
+    return ids.flatMap((id) => found.get(id) ?? []);
   }
 
   genres(): GenreSummary[] {
