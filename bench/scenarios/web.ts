@@ -104,6 +104,19 @@ export async function webInterface(ctx: BenchContext, scope: Scope): Promise<Sce
   });
   notes.push(`9d: the first search after a change rebuilds the folded search index: ${fmtMs(firstSearch)}`);
 
+  // The Subsonic API on the same catalog (the bench's web server has no accounts: any u+p).
+  const subsonic: [string, string, string, number][] = [
+    ['12s', 'search3 (song, album and artist matches)', '/rest/search3?query=track%20number%207&songCount=100&f=json', 50],
+    ['12t', 'getAlbumList2 page (alphabeticalByName, 50)', '/rest/getAlbumList2?type=alphabeticalByName&size=50&offset=500&f=json', 20],
+    ['12u', 'getIndexes', '/rest/getIndexes?f=json', 300],
+  ];
+  for (const [id, what, url, limit] of subsonic) {
+    const times: number[] = [];
+    for (let i = 0; i < 6; i++) times.push((await timedGet(catalog.port, `${url}&u=bench&p=bench&v=1.16.1&c=bench`)).ms);
+    const ms = median(times.slice(1));
+    rows.push({ id, scenario: `subsonic: ${what}, ${catalog.files.toLocaleString('en')} files (round trip, warm)`, ours: fmtMs(ms), oursValue: ms, target: `≤ ${limit} ms`, pass: ms <= limit, unit: 'ms', samples: { times } });
+  }
+
   if (existsSync(CHROMIUM)) {
     const times: number[] = [];
     for (let i = 0; i < ctx.runs(3); i++) times.push(await firstScreenful(catalog.port, path.join(benchTempDir(), `chromium-profile-${i}`)));

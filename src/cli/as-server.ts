@@ -175,7 +175,7 @@ async function main(): Promise<void> {
 
   async function startWeb(): Promise<WebServer | undefined> {
     if (httpPort === 0) return undefined;
-    const webServer = new WebServer({ library: library!, log, auth: accountsWebAuthenticator(security.authenticator), ...(tls ? { tls } : {}) });
+    const webServer = new WebServer({ library: library!, log, auth: accountsWebAuthenticator(security.authenticator), authenticator: security.authenticator, ...(tls ? { tls } : {}) });
     let webAddress;
     try {
       webAddress = await webServer.listen(httpPort, httpHost);

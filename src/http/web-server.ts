@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { CatalogQueries, CoverArtReader, type Library } from '../library/index.js';
+import type { Authenticator } from '../accounts/index.js';
+import { AlbumLists, CatalogQueries, CoverArtReader, type Library } from '../library/index.js';
 import { AudioStreamError } from '../protocol/index.js';
 import { silentLogger, type Logger } from '../server/log.js';
+import { SubsonicApi } from '../subsonic/index.js';
 import { browsingRoutes } from './browsing.js';
 import { coverArtRoutes } from './cover-art-api.js';
 import { LoginLimiter } from './login-limiter.js';
@@ -19,6 +21,17 @@ import { StaticAssets } from './static-assets.js';
 import type { WebContext } from './web-context.js';
 import { noAccounts, type WebAuthenticator } from './web-authenticator.js';
 
+/** The version announced by the Subsonic API's `serverVersion`. */
+export const SERVER_VERSION: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function parseQuery(url: string, queryStart: number): URLSearchParams {
+  try {
+    return new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
+  } catch {
+    throw new HttpError(400, 'BAD_REQUEST', 'the query string is malformed');
+  }
+}
+
 /** The web port when --http-port is not given. */
 export const DEFAULT_HTTP_PORT = 3457;
 /** Loopback until accounts guard the web interface: see README, "The web player". */
@@ -29,6 +42,8 @@ export const MAX_URL_LENGTH = 8192;
 export interface WebServerOptions {
   library: Library;
   auth?: WebAuthenticator;
+  /** The accounts themselves, for the Subsonic API's logins (its token scheme needs app passwords). */
+  authenticator?: Authenticator;
   log?: Logger;
   /** PEM certificate and key files: serve HTTPS instead of HTTP. */
   tls?: { certFile: string; keyFile: string };
@@ -46,6 +61,7 @@ export class WebServer {
   readonly server: http.Server;
   private readonly router = new Router().add(...sessionRoutes, ...browsingRoutes, ...searchingRoutes, ...mediaRetrievalRoutes, ...coverArtRoutes);
   private readonly context: WebContext;
+  private readonly subsonic: SubsonicApi;
 
   /** @throws AudioStreamError USAGE when the certificate or key cannot be read. */
   constructor(options: WebServerOptions) {
@@ -63,6 +79,12 @@ export class WebServer {
       log: options.log ?? silentLogger,
       sessionOf: (req) => sessions.find(req),
     };
+    this.subsonic = new SubsonicApi({
+      services: { library: options.library, catalog: this.context.catalog, albums: new AlbumLists(options.library.store), covers: this.context.covers },
+      ...(options.authenticator ? { authenticator: options.authenticator } : {}),
+      serverVersion: SERVER_VERSION,
+      log: this.context.log,
+    });
     const listener = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
     const serverOptions: http.ServerOptions = { maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 };
     if (options.tls) {
@@ -133,6 +155,11 @@ export class WebServer {
     const queryStart = url.indexOf('?');
     const rawPath = queryStart === -1 ? url : url.slice(0, queryStart);
     const method = req.method ?? 'GET';
+    if (this.subsonic.handles(rawPath)) {
+      // The Subsonic API logs in on every request by its own parameters (src/subsonic/).
+      await this.subsonic.handle(req, res, rawPath, parseQuery(url, queryStart));
+      return;
+    }
     if ((method === 'GET' || method === 'HEAD') && this.context.assets.serve(req, res, rawPath)) return;
     const match = this.router.match(method, rawPath);
     if (!match) throw new HttpError(404, 'NOT_FOUND', 'nothing here');
@@ -143,12 +170,7 @@ export class WebServer {
     const found = this.context.sessionOf(req);
     if (accounts && !match.route.public && !found) throw new HttpError(401, 'AUTH_REQUIRED', 'log in first');
     if (method === 'POST') checkStateChangingRequest(req, found?.session, this.context.secure);
-    let query: URLSearchParams;
-    try {
-      query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
-    } catch {
-      throw new HttpError(400, 'BAD_REQUEST', 'the query string is malformed');
-    }
+    const query = parseQuery(url, queryStart);
     await match.route.handler({ req, res, ids: match.ids, query, context: this.context });
   }
 }

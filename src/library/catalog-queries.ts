@@ -223,6 +223,25 @@ export class CatalogQueries {
     return { items: ids.flatMap((id) => rows.get(id) ?? []), offset, total: matches.length };
   }
 
+  /** The files with these ids, in the order given (unknown ids left out; at most MAX_PAGE_SIZE). */
+  tracksByIds(ids: readonly number[]): CatalogTrack[] {
+    const wanted = ids.slice(0, MAX_PAGE_SIZE);
+    if (wanted.length === 0) return [];
+    const rows = new Map<number, CatalogTrack>();
+    for (const row of this.statements.tracksByIds.all(JSON.stringify(wanted)) as TrackDbRow[]) rows.set(row.id, trackOf(row));
+    return wanted.flatMap((id) => rows.get(id) ?? []);
+  }
+
+  /** Every file in path order, paged (what an empty Subsonic search asks for). */
+  allTracks(page: PageRequest = {}): Page<CatalogTrack> {
+    const { offset, limit } = window(page);
+    const index = this.currentSearchIndex();
+    const ids = Array.from(index.ids.subarray(offset, offset + limit));
+    const rows = new Map<number, CatalogTrack>();
+    if (ids.length > 0) for (const row of this.statements.tracksByIds.all(JSON.stringify(ids)) as TrackDbRow[]) rows.set(row.id, trackOf(row));
+    return { items: ids.flatMap((id) => rows.get(id) ?? []), offset, total: index.ids.length };
+  }
+
   private currentSearchIndex(): { ids: Int32Array; texts: string[] } {
     this.store.flushTags();
     // total_changes() counts every row written on this connection, which is the one the

@@ -14,3 +14,4 @@ export * from './tag-text-limit.js';
 export * from './catalog-queries.js';
 export * from './folder-view.js';
 export * from './cover-art.js';
+export * from './album-lists.js';

@@ -1,0 +1,26 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AlbumLists, CatalogQueries, CoverArtReader, Library } from '../library/index.js';
+import type { SubsonicParams } from './request-params.js';
+import type { SubsonicBody } from './responses.js';
+import type { SubsonicUser } from './subsonic-auth.js';
+
+/** The library services every endpoint may use (the same ones the web API and TCP server use). */
+export interface SubsonicServices {
+  library: Library;
+  catalog: CatalogQueries;
+  albums: AlbumLists;
+  covers: CoverArtReader;
+}
+
+export interface SubsonicRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: SubsonicParams;
+  user: SubsonicUser;
+  services: SubsonicServices;
+}
+
+/** `SENT`: the endpoint answered with bytes of its own (a file, an image), not an envelope. */
+export const SENT: unique symbol = Symbol('sent');
+export type EndpointResult = SubsonicBody | typeof SENT;
+export type Endpoint = (request: SubsonicRequest) => EndpointResult | Promise<EndpointResult>;
