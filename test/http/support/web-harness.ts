@@ -72,6 +72,12 @@ export class WebHarness {
     return library;
   }
 
+  /** Closes `database` at cleanup (an account store's, say). */
+  adopt(database: ServerDatabase): ServerDatabase {
+    this.databases.push(database);
+    return database;
+  }
+
   async start(library: Library, options: Partial<WebServerOptions> = {}): Promise<{ server: WebServer; port: number }> {
     const server = new WebServer({ library, ...options });
     this.servers.push(server);

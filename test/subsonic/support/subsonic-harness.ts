@@ -1,6 +1,6 @@
 /**
  * Test support for the Subsonic API: a real server on the sample library with real accounts
- * (file-backed store, Authenticator, LoginThrottle), the real client library `subsonic-api`
+ * (the database-backed store, Authenticator, LoginThrottle), the real client library `subsonic-api`
  * recording every raw answer, and validators: JSON against the OpenSubsonic OpenAPI schemas
  * (ajv, from the shared reference copy), XML against the Subsonic XSD (xmllint --schema).
  */
@@ -11,7 +11,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import AjvModule from 'ajv';
 import { SubsonicAPI } from 'subsonic-api';
-import { Authenticator, FileAccountStore, LoginThrottle, loadServerSecret, type LoginThrottleOptions } from '../../../src/accounts/index.js';
+import { Authenticator, LoginThrottle, SqliteAccountStore, loadServerSecret, type LoginThrottleOptions } from '../../../src/accounts/index.js';
+import { ServerDatabase } from '../../../src/library/index.js';
 import { accountsWebAuthenticator } from '../../../src/http/index.js';
 import type { Library } from '../../../src/library/index.js';
 import { deriveScramCredential } from '../../../src/protocol/index.js';
@@ -41,7 +42,8 @@ export async function startSubsonicServer(harness: WebHarness, options: { thrott
   const library = await harness.openLibrary(root);
   const dataDir = await harness.tempDir('as-subsonic-data-');
   const secret = await loadServerSecret(dataDir);
-  const store = new FileAccountStore(dataDir, secret);
+  const database = harness.adopt(ServerDatabase.open(dataDir));
+  const store = new SqliteAccountStore(database, secret);
   const throttle = new LoginThrottle(options.throttle ?? { baseDelayMs: 0 });
   const authenticator = new Authenticator({ store, serverSecret: secret, throttle, iterations: TEST_ITERATIONS });
   if (options.accounts !== false) {
