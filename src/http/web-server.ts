@@ -141,7 +141,8 @@ export class WebServer {
     } catch (err) {
       if (err instanceof HttpError) sendError(req, res, err);
       else {
-        this.context.log.warn(`web: ${req.method} ${req.url?.slice(0, 200)} failed: ${(err as Error)?.message ?? err}`);
+        // The path only: a query string can carry credentials (Subsonic's p=, t=, apiKey=).
+        this.context.log.warn(`web: ${req.method} ${(req.url ?? '').split('?')[0]!.slice(0, 200)} failed: ${(err as Error)?.message ?? err}`);
         sendError(req, res, new HttpError(500, 'SERVER_ERROR', 'the server failed to answer; see its log'));
       }
     }
