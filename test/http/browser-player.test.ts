@@ -186,7 +186,8 @@ describe('the player page in Chromium', { skip: existsSync(CHROMIUM) ? false : `
     // Keyboard: Space pauses.
     await page.locator('body').press('Space');
     await until('pause', () => page.evaluate(() => (document.getElementById('audio') as HTMLAudioElement).paused));
-    assert.equal(await page.getAttribute('#play', 'aria-label'), 'Play');
+    // The button follows the audio element's 'pause' event, which fires after `paused` is set.
+    await until('the button to offer Play', async () => (await page.getAttribute('#play', 'aria-label')) === 'Play');
 
     // Phone-sized: everything still on screen.
     await page.setViewportSize({ width: 390, height: 780 });
