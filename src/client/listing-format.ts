@@ -1,5 +1,6 @@
 import { AudioStreamError } from '../protocol/index.js';
 import type { RemoteEntry } from './client-connection.js';
+import { foldForMatch } from './argument-completion.js';
 import { formatBytes } from './progress.js';
 
 /** Re-exported: the escaping is defined once, in display-text.ts. */
@@ -50,14 +51,10 @@ export function infoLines(entry: RemoteEntry, localStatus: string): string[] {
 }
 
 /** Case- and accent-insensitive form used by find. */
-function fold(s: string): string {
-  return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
-}
-
 /** True when every word occurs in the path or the tags. */
 export function matchesWords(entry: RemoteEntry, words: readonly string[]): boolean {
-  const haystack = fold([entry.path, entry.title, entry.artist, entry.album].filter(Boolean).join('\n'));
-  return words.every((w) => haystack.includes(fold(w)));
+  const haystack = foldForMatch([entry.path, entry.title, entry.artist, entry.album].filter(Boolean).join('\n'));
+  return words.every((w) => haystack.includes(foldForMatch(w)));
 }
 
 /**
@@ -65,12 +62,12 @@ export function matchesWords(entry: RemoteEntry, words: readonly string[]): bool
  * accents ignored); undefined when none does.
  */
 export function matchFolder(asked: string, entries: readonly RemoteEntry[]): string | undefined {
-  const want = fold(asked);
+  const want = foldForMatch(asked);
   for (const e of entries) {
     const parts = e.path.split('/');
     for (let i = 1; i <= parts.length; i++) {
       const candidate = parts.slice(0, i).join('/');
-      if (fold(candidate) === want) return candidate;
+      if (foldForMatch(candidate) === want) return candidate;
     }
   }
   return undefined;
