@@ -10,6 +10,7 @@ import { MpvController } from '../../src/client/player/mpv-controller.js';
 import { makeTempDir, removeDir, sha256File } from './support/files.js';
 import { indexesByPath, startServer, type RunningServer } from './support/loopback-server.js';
 import { playerCommand } from './support/paths.js';
+import { sleep, waitFor } from '../support/wait-for.js';
 
 /**
  * The shell as a music player: `play`, `add`, `next`, `pause`, `seek`, `vol`... run while
@@ -29,17 +30,6 @@ function makeTone(file: string, seconds: number, title: string): void {
   assert.equal(r.status, 0, `ffmpeg failed: ${r.stderr}`);
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(what: string, ms: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** An in-process shell on a real server, with what it printed. */
 class TestShell {

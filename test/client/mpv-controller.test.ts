@@ -7,6 +7,7 @@ import { MpvController, startPlayback, PipePlayback, withStdinAsFile, type Playb
 import type { Player } from '../../src/client/player.js';
 import { isAudioStreamError } from '../../src/protocol/index.js';
 import { makeTempDir, removeDir } from './support/files.js';
+import { sleep, waitFor } from '../support/wait-for.js';
 
 /**
  * REAL mpv (`--ao=null`: real time, no sound device) steered over its JSON IPC while the
@@ -34,18 +35,6 @@ async function feed(player: Player, file: string, limit?: number): Promise<void>
   if (limit === undefined) player.endInput();
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `check` returns a value, within `ms`. */
-async function waitFor<T>(what: string, ms: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 async function playing(mpv: MpvController, from = 0.2): Promise<number> {
   return waitFor(`time-pos past ${from}`, 10_000, async () => {
