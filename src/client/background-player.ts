@@ -6,6 +6,10 @@ import { type Playback } from './player/mpv-controller.js';
 import { isMpvCommand, type PlaybackControl } from './player/playback-control.js';
 import { PlayerLauncher } from './player/player-launcher.js';
 import { PlayQueue } from './player/play-queue.js';
+import { HeadCapture, notArrivedLine, rangeSeekerFor, type RangePlan, type RangeSeeker } from './player/byte-range-seek.js';
+import { Mp3FrameSync } from './player/mp3-layout.js';
+import { TrackControl, type TrackTimeline } from './player/track-control.js';
+import { formatDuration } from './listing-format.js';
 import { playBody } from './transfer.js';
 
 /** Bytes read from a local copy per write into the player's pipe. */
@@ -44,7 +48,32 @@ interface Track {
   source: TrackSource;
   /** Its bytes could not be fetched at all: it ends without a "played" line. */
   unfetchable?: boolean;
+  /** Seconds of the track before this player's first byte (a stream from a byte range). */
+  timeBase: number;
+  /** What a seek by byte range needs; kept when the track restarts from a range. */
+  range: TrackRange;
 }
+
+/** A track's first bytes and size, captured from its transfer from the start, and what they say. */
+interface TrackRange {
+  capture: HeadCapture;
+  size?: number;
+  seeker?: RangeSeeker | string;
+}
+
+/** The last stream started from a byte range (tests compare its bytes with the file's). */
+export interface RangeStart {
+  path: string;
+  /** The byte asked for. */
+  offset: number;
+  /** Bytes dropped before the first MP3 frame boundary (0 for WAV). */
+  skipped: number;
+  /** The track time the new stream starts at. */
+  seconds: number;
+}
+
+/** How long a seek by byte range waits for the new stream to play before answering. */
+const RANGE_START_TIMEOUT_MS = 10_000;
 
 /**
  * The play queue played in the background: one player process per track (a pipe carries
@@ -62,12 +91,39 @@ export class BackgroundPlayer {
   private generation = 0;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
+  /** The current track's controls in track time, whichever player plays it now. */
+  private readonly trackControl: TrackControl;
+  /** Set when a stream starts from a byte range. */
+  lastRangeStart: RangeStart | undefined;
 
   constructor(options: BackgroundPlayerOptions) {
     this.options = options;
     // A spare mpv waits on its stdin, ready for the next track; any other player is started
     // only when needed (its start may open a sound device, or have other side effects).
     this.launcher = new PlayerLauncher(options.argv, {}, isMpvCommand(options.argv));
+    const self = this;
+    const timeline: TrackTimeline = {
+      get inner() {
+        return self.track?.playback.control;
+      },
+      get timeBase() {
+        return self.track?.timeBase ?? 0;
+      },
+      get trackDuration() {
+        const seeker = self.track?.range.seeker;
+        return typeof seeker === 'object' ? seeker.duration : self.track?.entry.duration;
+      },
+      get canSeekByRange() {
+        return self.track?.source.kind === 'server';
+      },
+      seekByRange: (seconds) => this.seekByRange(seconds),
+    };
+    this.trackControl = new TrackControl(timeline);
+  }
+
+  /** The current track's controls in track time (status and now playing read these). */
+  get currentControl(): PlaybackControl | undefined {
+    return this.track ? this.trackControl : undefined;
   }
 
   /** The current track's player, if a track is playing (tests read mpv's state through it). */
@@ -132,7 +188,7 @@ export class BackgroundPlayer {
   /** The current player's controls; NOT_PLAYING when nothing plays. */
   control(): PlaybackControl {
     if (!this.track) throw new AudioStreamError('NOT_PLAYING', this.queue.length ? 'nothing is playing: type play, or next to go on with the queue' : 'nothing is playing: play N starts file N');
-    return this.track.playback.control;
+    return this.trackControl;
   }
 
   /** Resolves when nothing plays any more (at once if nothing does). */
@@ -173,7 +229,7 @@ export class BackgroundPlayer {
       playback.stop();
       return;
     }
-    const track: Track = { entry, playback, feed, source };
+    const track: Track = { entry, playback, feed, source, timeBase: 0, range: { capture: new HeadCapture() } };
     this.track = track;
     this.options.onTrack?.({ kind: 'started', entry, position: this.queue.position, length: this.queue.length, source });
     void this.feedTrack(track, generation);
@@ -190,6 +246,13 @@ export class BackgroundPlayer {
       } else {
         const file = await this.options.connection.fetch(track.entry, 0, signal);
         fetched = true;
+        track.range.size = file.size;
+        // A few bytes of the start, copied as they pass: a seek beyond what has arrived needs them.
+        let at = 0;
+        file.body.on('data', (chunk: Buffer) => {
+          track.range.capture.take(chunk, at);
+          at += chunk.length;
+        });
         await playBody(file.body, player, undefined, file.release);
         // Over v2 the trailer says whether the bytes were right; the player has them anyway.
         if (file.trailer) await file.trailer;
@@ -206,6 +269,93 @@ export class BackgroundPlayer {
         this.options.onError(err, `cannot play ${track.entry.path} (no saved copy to play instead)`);
         track.playback.stop();
       }
+    }
+  }
+
+  /**
+   * Restarts the current track from the byte range that holds `seconds` (over v2, for the
+   * formats byte-range-seek.ts can cut): the transfer and player are stopped and a new player
+   * is fed a new GET from that byte, with the WAV header first. Resolves once the new stream
+   * plays. Refuses with SEEK_NOT_BUFFERED, in one line, when it cannot be done.
+   */
+  private async seekByRange(seconds: number): Promise<void> {
+    const track = this.track;
+    if (!track) throw new AudioStreamError('NOT_PLAYING', 'nothing is playing: play N starts file N');
+    const connection = this.options.connection;
+    if (connection.version !== 2) {
+      throw new AudioStreamError('SEEK_NOT_BUFFERED', notArrivedLine(seconds, 'this server speaks only protocol v1, which cannot send part of a file'));
+    }
+    const { range } = track;
+    if (range.size === undefined || range.capture.headLength === 0) {
+      throw new AudioStreamError('SEEK_NOT_BUFFERED', `${formatDuration(seconds)} has not arrived yet, and the start of the file has not either: try again in a moment`);
+    }
+    range.seeker ??= rangeSeekerFor(range.capture, range.size);
+    const seeker = range.seeker;
+    if (typeof seeker === 'string') throw new AudioStreamError('SEEK_NOT_BUFFERED', notArrivedLine(seconds, seeker));
+    if (seconds >= seeker.duration) throw new AudioStreamError('USAGE', `this track is only ${formatDuration(seeker.duration)} long`);
+    const plan = seeker.plan(seconds);
+
+    const generation = ++this.generation;
+    await this.stopTrack();
+    let playback: Playback;
+    try {
+      playback = await this.launcher.take();
+    } catch (err) {
+      if (generation === this.generation) this.becameIdle();
+      throw err;
+    }
+    if (generation !== this.generation) {
+      playback.stop();
+      return;
+    }
+    const next: Track = { entry: track.entry, playback, feed: new AbortController(), source: track.source, timeBase: plan.seconds, range };
+    this.track = next;
+    void this.feedRange(next, generation, plan);
+    void playback.ended.then(() => this.trackEnded(next, generation));
+    // Answer once it plays, so that `seek` says where it landed (in track time).
+    const deadline = performance.now() + RANGE_START_TIMEOUT_MS;
+    while (this.track === next && performance.now() < deadline) {
+      if ((await playback.control.getTimePos().catch(() => undefined)) !== undefined) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** Feeds a track restarted at `plan`: the prefix (WAV header), then the file from its offset. */
+  private async feedRange(track: Track, generation: number, plan: RangePlan): Promise<void> {
+    const { player } = track.playback;
+    const signal = track.feed.signal;
+    const sync = plan.frame ? new Mp3FrameSync(plan.frame) : undefined;
+    try {
+      const file = await this.options.connection.fetch(track.entry, plan.offset, signal);
+      if (file.offset !== plan.offset) throw new AudioStreamError('PROTOCOL_ERROR', `asked for ${track.entry.path} from byte ${plan.offset}, the server sent it from byte ${file.offset}`);
+      if (plan.prefix.length > 0 && !(await player.write(plan.prefix))) return;
+      let started = !sync;
+      if (started) this.lastRangeStart = { path: track.entry.path, offset: plan.offset, skipped: 0, seconds: plan.seconds };
+      // Async iteration reads one chunk at a time: the socket waits while the player is full.
+      for await (const chunk of file.body as AsyncIterable<Buffer>) {
+        if (signal.aborted) return;
+        let out: Buffer[] = [chunk];
+        if (sync) {
+          try {
+            out = sync.feed(chunk);
+          } catch (err) {
+            throw new AudioStreamError('SEEK_NOT_BUFFERED', `no MP3 frame was found from byte ${plan.offset} of ${track.entry.path}: ${(err as Error).message}`);
+          }
+          if (!started && sync.synced) {
+            started = true;
+            const at = plan.offset + sync.skipped;
+            if (plan.frameTime) track.timeBase = plan.frameTime(at);
+            this.lastRangeStart = { path: track.entry.path, offset: plan.offset, skipped: sync.skipped, seconds: track.timeBase };
+          }
+        }
+        for (const bytes of out) if (!(await player.write(bytes))) return;
+      }
+      player.endInput();
+      if (file.trailer) await file.trailer;
+    } catch (err) {
+      if (signal.aborted || generation !== this.generation) return;
+      player.endInput();
+      this.options.onError(err, `while fetching ${track.entry.path} from ${formatDuration(plan.seconds)}`);
     }
   }
 

@@ -13,7 +13,8 @@ export const PLAYER_HELP = `  play N...     play in the background, replacing th
   queue         show the queue; > marks what plays
   next, prev    the next or the previous track in the queue
   pause, resume pause or go on (toggle does either)
-  seek T        seek +10, seek -10 (seconds from here), seek 1:30 or seek 90 (from the start)
+  seek T        seek +10, seek -10 (seconds from here), seek 1:30 or seek 90 (from the start);
+                beyond what has arrived too, for mp3 and wav (the rest is fetched from there)
   vol N         the volume, 0 to 100 (mpv goes to 130); vol alone shows it
   stop          stop playing (the queue stays: play or next goes on)
   status        what plays: title — artist — album, elapsed / total, place in the queue
@@ -95,7 +96,7 @@ export class PlayerCommands {
   /** `Title — Artist — Album   0:42 / 3:00   [2/12]`, or what the queue holds. */
   async statusLine(): Promise<string> {
     const entry = this.player.currentEntry;
-    const control = this.player.current?.control;
+    const control = this.player.currentControl;
     if (!entry || !control) {
       const n = this.player.queue.length;
       return n ? `nothing is playing (the queue has ${plural(n, 'file')})` : 'nothing is playing';

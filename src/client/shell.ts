@@ -750,7 +750,7 @@ export class Shell {
     this.statusBusy = true;
     try {
       const entry = this.background.currentEntry;
-      const control = this.background.current?.control;
+      const control = this.background.currentControl;
       if (!entry || !control) {
         writer.set(undefined);
         return;

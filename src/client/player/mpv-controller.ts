@@ -25,8 +25,9 @@
  *   (status-line.ts) on a terminal; piped, it prints one line per track started and ended.
  * - `seek` while streaming: mpv keeps what has arrived in its demuxer cache (cacheBytes
  *   forward and back), so a seek inside it works although a pipe cannot seek; outside it,
- *   seekTo rejects with SEEK_NOT_BUFFERED naming the range that has arrived, and the shell
- *   may then restart the track from a byte range over v2, or from the local copy.
+ *   seekTo rejects with SEEK_NOT_BUFFERED naming the range that has arrived, and the
+ *   BackgroundPlayer then restarts the track from a byte range over v2 where the format
+ *   allows (byte-range-seek.ts), with times shifted back to track time (track-control.ts).
  *
  * Limits: what has arrived stays seekable up to `cacheBytes` behind the playing position
  * (150 MiB by default; mpv drops the oldest beyond that) and up to `cacheBytes` ahead of
