@@ -6,11 +6,23 @@
  *                                                   started beforehand, its socket connected)
  *   node player-ipc-child.js idle FILE SECONDS      mpv plays FILE; we poll it once a second
  *   node player-ipc-child.js queue FILE TRACKS      TRACKS tracks one after another (untimed)
+ *   node player-ipc-child.js play PORT PATH RUNS [LOCAL]
+ *                                                   `play N` as the shell does it (BackgroundPlayer):
+ *                                                   PATH fetched from the server on PORT over v2, or
+ *                                                   LOCAL played as its local copy; per run, from
+ *                                                   play() to the first bytes taken by mpv's stdin
+ *                                                   and to its audio output starting
+ *   node player-ipc-child.js play-queue PORT PATH TRACKS
+ *                                                   a queue of TRACKS plays of PATH, each streamed
+ *                                                   from the server (untimed); RSS after each
  *
  * Prints one JSON object. mpv runs with --ao=null (real time, no sound device) except in
  * `queue`, which adds --ao-null-untimed so that a hundred tracks take seconds.
  */
 import { promises as fsp } from 'node:fs';
+import { BackgroundPlayer, type TrackSource } from '../src/client/background-player.js';
+import { ClientConnection, type RemoteEntry } from '../src/client/client-connection.js';
+import { Player } from '../src/client/player.js';
 import { MpvController } from '../src/client/player/mpv-controller.js';
 
 const MPV = ['mpv', '--no-config', '--no-video', '--no-input-terminal', '--msg-level=all=error', '--ao=null', '-'];
@@ -125,11 +137,92 @@ async function queue(file: string, tracks: number): Promise<unknown> {
   return { tracks, rss };
 }
 
-const [mode, file, count] = process.argv.slice(2);
+/**
+ * When each player's pipe first took bytes. The BackgroundPlayer feeds its players itself, so
+ * this bench-only wrapper around Player.write sees it without a hook in the client's code.
+ */
+const firstBytesAt = new WeakMap<Player, number>();
+const playerWrite = Player.prototype.write;
+Player.prototype.write = function (this: Player, chunk: Buffer, onWritten?: () => void): Promise<boolean> {
+  return playerWrite.call(this, chunk, () => {
+    if (!firstBytesAt.has(this)) firstBytesAt.set(this, performance.now());
+    onWritten?.();
+  });
+};
+
+async function serverEntry(connection: ClientConnection, remotePath: string): Promise<RemoteEntry> {
+  const { entries } = await connection.list();
+  const entry = entries.find((e) => e.path === remotePath);
+  if (!entry) throw new Error(`the server does not list ${remotePath}`);
+  return entry;
+}
+
+function backgroundPlayer(connection: ClientConnection, argv: string[], source: TrackSource, onFinished?: () => void): BackgroundPlayer {
+  return new BackgroundPlayer({
+    argv,
+    connection,
+    sourceFor: () => Promise.resolve(source),
+    onTrack: (e) => e.kind === 'finished' && onFinished?.(),
+    onError: (err, context) => {
+      process.stderr.write(`${context}: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  });
+}
+
+async function play(port: number, remotePath: string, runs: number, local: string | undefined): Promise<unknown> {
+  // Listed on the shell's connection; the playback connection is opened by the first play
+  // (run 1 pays for connect and HELLO), as in the shell.
+  const lister = new ClientConnection({ host: '127.0.0.1', port });
+  const entry = await serverEntry(lister, remotePath);
+  lister.close();
+  const connection = new ClientConnection({ host: '127.0.0.1', port });
+  const bg = backgroundPlayer(connection, MPV.slice(0, -1), local ? { kind: 'local', path: local } : { kind: 'server' });
+  const out: FirstByteRun[] = [];
+  for (let i = 0; i < runs; i++) {
+    // A person types the next command a while later: the spare mpv is ready by then.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const t0 = performance.now();
+    await bg.play([entry]);
+    const mpv = bg.current as MpvController;
+    const loaded = waitForEvent(mpv, 'file-loaded').then(() => performance.now());
+    const restarted = waitForEvent(mpv, 'playback-restart').then(() => performance.now());
+    const [fileLoadedAt, audioAt] = await Promise.all([loaded, restarted]);
+    const firstByteAt = firstBytesAt.get(mpv.player);
+    if (firstByteAt === undefined) throw new Error('mpv played without a byte written to it');
+    out.push({ firstByteMs: firstByteAt - t0, fileLoadedMs: fileLoadedAt - t0, audioMs: audioAt - t0 });
+    await bg.stop();
+  }
+  await bg.close();
+  return { runs: out };
+}
+
+async function playQueue(port: number, remotePath: string, tracks: number): Promise<unknown> {
+  const connection = new ClientConnection({ host: '127.0.0.1', port });
+  const entry = await serverEntry(connection, remotePath);
+  const rss: number[] = [];
+  const bg = backgroundPlayer(connection, [...MPV.slice(0, -1), '--ao-null-untimed'], { kind: 'server' }, () => rss.push(process.memoryUsage().rss));
+  await bg.play(Array.from({ length: tracks }, () => entry));
+  await bg.idle();
+  await bg.close();
+  if (rss.length !== tracks) throw new Error(`${rss.length} of ${tracks} tracks finished`);
+  return { tracks, rss };
+}
+
+const [mode, file, count, ...rest] = process.argv.slice(2);
 if (!mode || !file || !count) {
-  process.stderr.write('usage: player-ipc-child.js first-byte|idle|queue FILE N\n');
+  process.stderr.write('usage: player-ipc-child.js first-byte|idle|queue FILE N | play PORT PATH RUNS [LOCAL] | play-queue PORT PATH TRACKS\n');
   process.exit(64);
 }
 const n = Number(count);
-const result = mode === 'first-byte' ? await firstByte(file, n) : mode === 'idle' ? await idle(file, n) : await queue(file, n);
+const result =
+  mode === 'play'
+    ? await play(Number(file), count, Number(rest[0]), rest[1])
+    : mode === 'play-queue'
+      ? await playQueue(Number(file), count, Number(rest[0]))
+      : mode === 'first-byte'
+        ? await firstByte(file, n)
+        : mode === 'idle'
+          ? await idle(file, n)
+          : await queue(file, n);
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -14,6 +14,11 @@ import { playBody } from './transfer.js';
 
 /** Bytes read from a local copy per write into the player's pipe. */
 const LOCAL_READ_CHUNK = 256 * 1024;
+/**
+ * The first read is small: a pipe holds 64 KiB, so a 256 KiB first write is taken only as
+ * the player reads it, and the player's first bytes would wait for the whole read.
+ */
+const LOCAL_FIRST_CHUNK = 16 * 1024;
 
 /** Where a track's bytes come from: the local library, or the server. */
 export type TrackSource = { kind: 'local'; path: string } | { kind: 'server' };
@@ -71,6 +76,13 @@ export interface RangeStart {
   /** The track time the new stream starts at. */
   seconds: number;
 }
+
+/**
+ * The next track's spare player is started this long after a track starts, not at once:
+ * its spawn blocks the event loop for milliseconds (more on a busy machine), which would
+ * fall between `play` and the track's first bytes (bench 9e/9f).
+ */
+const SPARE_DELAY_MS = 150;
 
 /** How long a seek by byte range waits for the new stream to play before answering. */
 const RANGE_START_TIMEOUT_MS = 10_000;
@@ -219,13 +231,14 @@ export class BackgroundPlayer {
     let playback: Playback;
     try {
       source = await this.options.sourceFor(entry, feed.signal);
-      playback = await this.launcher.take();
+      playback = await this.launcher.take(true);
     } catch (err) {
       if (generation === this.generation) this.becameIdle();
       throw err;
     }
     if (generation !== this.generation) {
       // Replaced while its player was starting.
+      this.prepareSpareSoon();
       playback.stop();
       return;
     }
@@ -234,6 +247,7 @@ export class BackgroundPlayer {
     this.options.onTrack?.({ kind: 'started', entry, position: this.queue.position, length: this.queue.length, source });
     void this.feedTrack(track, generation);
     void playback.ended.then(() => this.trackEnded(track, generation));
+    this.prepareSpareSoon();
   }
 
   private async feedTrack(track: Track, generation: number): Promise<void> {
@@ -299,7 +313,7 @@ export class BackgroundPlayer {
     await this.stopTrack();
     let playback: Playback;
     try {
-      playback = await this.launcher.take();
+      playback = await this.launcher.take(true);
     } catch (err) {
       if (generation === this.generation) this.becameIdle();
       throw err;
@@ -312,6 +326,7 @@ export class BackgroundPlayer {
     this.track = next;
     void this.feedRange(next, generation, plan);
     void playback.ended.then(() => this.trackEnded(next, generation));
+    this.prepareSpareSoon();
     // Answer once it plays, so that `seek` says where it landed (in track time).
     const deadline = performance.now() + RANGE_START_TIMEOUT_MS;
     while (this.track === next && performance.now() < deadline) {
@@ -385,7 +400,13 @@ export class BackgroundPlayer {
     await track.playback.ended;
   }
 
-  private becameIdle(): void {
+  private prepareSpareSoon(): void {
+    setTimeout(() => {
+      if (!this.closed) this.launcher.prepare();
+    }, SPARE_DELAY_MS).unref();
+  }
+
+    private becameIdle(): void {
     if (this.track) return;
     const waiters = this.idleWaiters.splice(0);
     for (const w of waiters) w();
@@ -404,7 +425,7 @@ async function feedLocalFile(path: string, player: Player, signal: AbortSignal):
     for (;;) {
       if (signal.aborted || player.hasExited) return;
       // A fresh buffer each time: the pipe keeps a reference until the player reads it.
-      const chunk = Buffer.allocUnsafe(LOCAL_READ_CHUNK);
+      const chunk = Buffer.allocUnsafe(at === 0 ? LOCAL_FIRST_CHUNK : LOCAL_READ_CHUNK);
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
       if (bytesRead === 0) break;
       at += bytesRead;

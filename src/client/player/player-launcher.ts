@@ -17,8 +17,12 @@ export class PlayerLauncher {
     private readonly keepSpare = true,
   ) {}
 
-  /** A started player for the next track; a new spare is started behind it. */
-  async take(): Promise<Playback> {
+  /**
+   * A started player for the next track; a new spare is started behind it, unless
+   * `spareLater` (the caller then calls prepare() once the track's first bytes are in:
+   * spawning a process blocks the event loop for milliseconds, bench 9f).
+   */
+  async take(spareLater = false): Promise<Playback> {
     if (this.closed) throw new Error('the player launcher is closed');
     const ready = this.spare;
     this.spare = undefined;
@@ -32,7 +36,7 @@ export class PlayerLauncher {
       }
     }
     playback ??= await startPlayback([...this.argv], this.options);
-    this.prepare();
+    if (!spareLater) this.prepare();
     return playback;
   }
 
