@@ -57,7 +57,12 @@ export function createProgress(label: string, total: number, output: NodeJS.Writ
     above(line) {
       if (finished) return;
       // Clear the bar's row, print the line, and let the bar draw itself on the next row.
-      output.write(`\r\x1b[2K${line}\n`);
+      // The bar saved the cursor (ESC 7) where it started and goes back there when it stops
+      // (ESC 8): save it again on the new row, or the stop lands on the first line printed
+      // here and what follows overwrites the failures. The bar turns line wrapping off
+      // (CSI ?7l) so that it never takes two rows: on for the line, or a long one is cut off
+      // at the terminal's edge.
+      output.write(`\r\x1b[2K\x1b[?7h${line}\n\x1b7\x1b[?7l`);
       bar.render();
     },
     setLabel(text) {

@@ -244,7 +244,11 @@ export class Shell {
 
   /** Runs one command line; false means leave. */
   async execute(line: string): Promise<boolean> {
-    const [command, ...args] = splitTypedWords(line).map((w) => w.value);
+    // The empty word the completer sees after a trailing space ("info 7 ", as Tab leaves a
+    // finished number) is no argument; a quoted "" (raw '""') still is one.
+    const [command, ...args] = splitTypedWords(line)
+      .filter((w) => w.raw !== '')
+      .map((w) => w.value);
     if (!command) return true;
     const controller = new AbortController();
     this.current = controller;
@@ -411,6 +415,9 @@ export class Shell {
     let failed = 0;
     const failedNames: string[] = [];
     let saved = 0;
+    // While the bar shows, every per-file line goes above it: written past it, a line would
+    // land on the bar's row, and the bar's own redraws and its end would overwrite it.
+    const fileLine = (text: string): void => (overall?.above ? overall.above(displayText(text)) : this.out.line(text));
     for (const [i, entry] of chosen.entries()) {
       if (signal.aborted) throw new AudioStreamError('CANCELLED', 'cancelled');
       overall?.setLabel(`get ${i + 1}/${chosen.length}`);
@@ -427,12 +434,12 @@ export class Shell {
         const summary = describeTransfer(result.transferred, performance.now() - started);
         await this.localCopies.remember(entry);
         if (result.outcome === 'already-saved') {
-          this.out.line(`already saved and verified: ${entry.path}`);
+          fileLine(`already saved and verified: ${entry.path}`);
         } else {
           saved++;
           const resumed = result.resumedFrom > 0 ? `, resumed at ${formatBytes(result.resumedFrom)}` : '';
           const verified = this.options.connection.version === 2 ? ', verified' : '';
-          this.out.line(`saved ${entry.path} (${summary}${resumed}${verified})`);
+          fileLine(`saved ${entry.path} (${summary}${resumed}${verified})`);
         }
       } catch (err) {
         if (!overall) single?.finish(0);

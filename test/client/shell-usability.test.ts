@@ -58,6 +58,13 @@ describe('the shell a person expects', () => {
     ]);
   });
 
+  test('a line ending in a space (as Tab leaves a finished number) runs as typed, with no empty argument', { timeout: 20_000 }, async () => {
+    const run = await runClient(args('lib-space'), `info ${indexes.get('Solo/One.wav')} \nget ${indexes.get('Solo/One.wav')} \n`);
+    assert.equal(run.code, 0, describeRun(run));
+    assert.match(run.stdout, /^saved Solo\/One\.wav /m);
+    assert.equal(run.stderr, '');
+  });
+
   test('a multi-file get whose one file fails names it in the summary', { timeout: 20_000 }, async () => {
     const lib = path.join(work, 'lib-fail');
     // A directory where Solo/One.wav would go: that file cannot be saved.

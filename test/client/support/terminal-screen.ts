@@ -1,7 +1,8 @@
 /**
  * A test-only model of a terminal screen: enough of a VT100/xterm to replay what readline
- * and the status line write (printable text with autowrap, CR, LF, BS, ESC 7/8, and CSI
- * A B C D G H K J), so a test can read the screen a person would see. Anything else is
+ * and the status line write (printable text with autowrap, CR, LF, BS, ESC 7/8, CSI
+ * A B C D G H K J, and autowrap turned off and on by CSI ?7l / ?7h as the progress bar
+ * does), so a test can read the screen a person would see. Anything else is
  * ignored. Characters are taken one code point per cell (the tests keep to such text).
  */
 export class TerminalScreen {
@@ -11,6 +12,8 @@ export class TerminalScreen {
   row = 0;
   col = 0;
   private wrapPending = false;
+  /** DECAWM: off, text at the last column overwrites it instead of going on to the next row. */
+  private autowrap = true;
   private saved = { row: 0, col: 0 };
 
   constructor(cols: number, rows: number) {
@@ -65,7 +68,7 @@ export class TerminalScreen {
           this.wrapPending = false;
         }
         this.cells[this.row]![this.col] = c;
-        if (this.col === this.cols - 1) this.wrapPending = true;
+        if (this.col === this.cols - 1) this.wrapPending = this.autowrap;
         else this.col++;
       }
     }
@@ -81,7 +84,10 @@ export class TerminalScreen {
   }
 
   private csi(params: string, final: string): void {
-    if (params.startsWith('?')) return;
+    if (params.startsWith('?')) {
+      if (params === '?7' && (final === 'h' || final === 'l')) this.autowrap = final === 'h';
+      return;
+    }
     const nums = params.split(';').map((p) => (p === '' ? undefined : Number(p)));
     const n = nums[0] ?? 1;
     this.wrapPending = false;
