@@ -2,8 +2,11 @@ import { ClientConnection, DEFAULT_PLAYER, LocalLibrary, PROTOCOL_CHOICES, Serve
 import { AudioStreamError, DEFAULT_PORT } from '../protocol/index.js';
 import { readFileSync } from 'node:fs';
 import { historyFile } from '../client/shell-history.js';
+import { ListingCache } from '../client/listing-cache.js';
+import path from 'node:path';
 import { exitWithError, parseCommandLine, parsePort } from './args.js';
 import { clientSecurityOptions } from './client-security.js';
+import { clientCacheDir } from './xdg-dirs.js';
 
 const HELP = `Usage: as-client [options]
 
@@ -95,6 +98,7 @@ async function main(): Promise<void> {
     errors: process.stderr,
     interactive,
     historyFile: historyFile(),
+    listingCache: new ListingCache(path.join(clientCacheDir(), 'listings')),
   });
   process.exitCode = await shell.run();
 }

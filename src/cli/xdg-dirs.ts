@@ -9,7 +9,7 @@ import path from 'node:path';
  * history and server pins). Nothing is ever written into the music folder itself.
  */
 
-function xdgBase(variable: 'XDG_DATA_HOME' | 'XDG_STATE_HOME', fallback: string, env: NodeJS.ProcessEnv): string {
+function xdgBase(variable: 'XDG_DATA_HOME' | 'XDG_STATE_HOME' | 'XDG_CACHE_HOME', fallback: string, env: NodeJS.ProcessEnv): string {
   const value = env[variable];
   // The specification says a relative value is invalid and must be ignored.
   if (value && path.isAbsolute(value)) return value;
@@ -35,6 +35,11 @@ export function serverDataDir(libraryRoot: string, dataFlag: string | undefined,
 }
 
 /** The client's state directory: `$XDG_STATE_HOME/audiostream` (history, pinned server keys). */
+/** The client's cache (the last listing of each server): `$XDG_CACHE_HOME/audiostream/`. */
+export function clientCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(xdgBase('XDG_CACHE_HOME', '.cache', env), 'audiostream');
+}
+
 export function clientStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(xdgBase('XDG_STATE_HOME', '.local/state', env), 'audiostream');
 }

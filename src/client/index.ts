@@ -21,3 +21,4 @@ export * from './command-suggestion.js';
 export * from './argument-completion.js';
 export * from './scram-login.js';
 export * from './tls-trust.js';
+export * from './listing-cache.js';

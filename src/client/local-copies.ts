@@ -5,7 +5,8 @@ import type { Downloader } from './downloader.js';
 import type { LocalLibrary } from './local-library.js';
 
 /** Failures that mean "the server cannot be asked now", not "the copy is bad". */
-const UNREACHABLE: ReadonlySet<string> = new Set(['CONNECTION_REFUSED', 'CONNECTION_FAILED', 'CONNECTION_CLOSED', 'TIMEOUT']);
+/** The codes that mean the server cannot be reached (down, or the network is). */
+export const UNREACHABLE: ReadonlySet<string> = new Set(['CONNECTION_REFUSED', 'CONNECTION_FAILED', 'CONNECTION_CLOSED', 'TIMEOUT']);
 
 /** How a local copy was judged fit to play. */
 export type LocalCopyVerdict =

@@ -7,7 +7,8 @@ import type { ClientConnection, IncomingFile, RemoteEntry } from './client-conne
 import { Downloader } from './downloader.js';
 import { FilePlaybackFeeder } from './file-playback-feeder.js';
 import { infoLines, listingLines, matchFolder, matchesWords, selectEntries } from './listing-format.js';
-import { LocalCopies } from './local-copies.js';
+import { LocalCopies, UNREACHABLE } from './local-copies.js';
+import { ListingCache } from './listing-cache.js';
 import type { LocalLibrary } from './local-library.js';
 import { collisionError, findLocalNameCollisions } from './name-collisions.js';
 import { Player, type PlayerExit } from './player.js';
@@ -74,6 +75,8 @@ export interface ShellOptions {
   playbackConnection?: ClientConnection;
   /** Where the command history is kept across sessions (interactive only); none when unset. */
   historyFile?: string;
+  /** Where the last listing of each server is kept, for a start with the server down. */
+  listingCache?: ListingCache;
 }
 
 /**
@@ -84,6 +87,8 @@ export interface ShellOptions {
 export class Shell {
   private readonly options: ShellOptions;
   private listing: Map<number, RemoteEntry> | undefined;
+  /** The listing held came from the listing cache (the server was down): a fresh one replaces it. */
+  private listingIsSaved = false;
   /** Files of the listing whose local name an earlier file has: index → that file. */
   private collisions = new Map<number, RemoteEntry>();
   private readonly downloader: Downloader;
@@ -389,10 +394,31 @@ export class Shell {
   }
 
   private async fetchList(signal: AbortSignal): Promise<RemoteEntry[]> {
-    const result = await this.options.connection.list(signal);
-    this.listing = new Map(result.entries.map((e) => [e.index, e]));
-    this.collisions = findLocalNameCollisions(result.entries);
-    return result.entries;
+    const { connection, listingCache } = this.options;
+    let entries: RemoteEntry[];
+    try {
+      entries = (await connection.list(signal)).entries;
+    } catch (err) {
+      // The server is down: the listing saved from it before (a fresh start), if any.
+      // Only while nothing fresher is held: a listing fetched this session is used as it is.
+      const saved = isAudioStreamError(err) && UNREACHABLE.has(err.code) && (!this.listing || this.listingIsSaved) ? await listingCache?.load(connection.target) : undefined;
+      if (!saved) throw err;
+      const when = new Date(saved.savedAt).toISOString().slice(0, 16).replace('T', ' ');
+      this.out.line(`(${connection.target} cannot be reached: using its listing saved ${when} UTC, ${plural(saved.entries.length, 'file')}; saved copies play)`);
+      this.useListing(saved.entries);
+      this.listingIsSaved = true;
+      return saved.entries;
+    }
+    this.useListing(entries);
+    this.listingIsSaved = false;
+    // A cache that cannot be written costs only the offline start: never the command.
+    await listingCache?.save(connection.target, entries).catch(() => {});
+    return entries;
+  }
+
+  private useListing(entries: RemoteEntry[]): void {
+    this.listing = new Map(entries.map((e) => [e.index, e]));
+    this.collisions = findLocalNameCollisions(entries);
   }
 
   /** The listing, fetched if there is none yet. */

@@ -81,3 +81,105 @@ describe('playing saved files from the local library', () => {
     assert.equal(await sha256File(played[0]!), await sha256File(path.join(serverDir, 'Album', 'one.mp3')));
   });
 });
+
+describe('a fresh start with the server down: the listing saved by an earlier session', () => {
+  let work: string;
+  let serverDir: string;
+  let server: RunningServer;
+  let indexes: Map<string, number>;
+  const FILES = { 'Album/one.mp3': 300_000, 'Album/two.mp3': 200_000 };
+
+  before(async () => {
+    work = await makeTempDir('offline-listing');
+    serverDir = path.join(work, 'server');
+    await writeRandomLibrary(serverDir, FILES);
+    server = await startServer(serverDir);
+    indexes = await indexesByPath(server.port);
+  });
+  after(async () => {
+    await server.close().catch(() => {});
+    await removeDir(work);
+  });
+
+  test('play N and ls work from the listing kept in the XDG cache (0600); without one, or with a damaged one, they fail as before', { timeout: 40_000 }, async () => {
+    const cache = path.join(work, 'cache');
+    const library = path.join(work, 'lib');
+    const rec = path.join(work, 'rec');
+    await fsp.mkdir(rec);
+    const one = indexes.get('Album/one.mp3')!;
+    const two = indexes.get('Album/two.mp3')!;
+    const player = playerCommand('queue-recording-player', rec);
+    const env = { XDG_CACHE_HOME: cache };
+    const first = startClient(clientArgs(server.port, library, player), { env });
+    first.write(`get ${one}\n`);
+    await first.waitFor('stdout', /^saved Album\/one\.mp3/m);
+    assert.equal((await first.end()).code, 0);
+    const dir = path.join(cache, 'audiostream', 'listings');
+    const [file, ...others] = await fsp.readdir(dir);
+    assert.ok(file && others.length === 0, 'one listing, for the one server');
+    assert.equal((await fsp.stat(dir)).mode & 0o777, 0o700);
+    assert.equal((await fsp.stat(path.join(dir, file))).mode & 0o777, 0o600);
+    const { port } = server;
+    await server.close();
+
+    // A fresh process: nothing in memory, the server down.
+    const offline = startClient(clientArgs(port, library, player), { env });
+    offline.write(`ls Album\nplay ${one}\n`);
+    await offline.waitFor('stdout', /^played Album\/one\.mp3$/m);
+    offline.write(`play ${two}\n`);
+    await offline.waitFor('stderr', /cannot play Album\/two\.mp3/);
+    const run = await offline.end();
+    assert.match(run.stdout, new RegExp(`^\\(127\\.0\\.0\\.1:${port} cannot be reached: using its listing saved \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC, 2 files; saved copies play\\)$`, 'm'));
+    assert.match(run.stdout, /^\d {2}one\.mp3$/m, 'ls shows the saved listing');
+    assert.match(run.stdout, /^\d {2}two\.mp3$/m);
+    assert.match(run.stdout, /^playing \[1\/1\] one\.mp3 \(local copy\)$/m);
+    assert.match(run.stderr, /^error: cannot play Album\/two\.mp3 \(no saved copy to play instead\)/m);
+    const played = await recorded(rec);
+    assert.equal(played.length, 1);
+    assert.equal(await sha256File(played[0]!), await sha256File(path.join(serverDir, 'Album', 'one.mp3')));
+
+    // No saved listing (another cache): as before, the server being down is the answer.
+    const none = startClient(clientArgs(port, library, player), { env: { XDG_CACHE_HOME: path.join(work, 'empty-cache') } });
+    none.write(`play ${one}\n`);
+    const noneRun = await none.end();
+    assert.equal(noneRun.code, 1, describeRun(noneRun));
+    assert.match(noneRun.stderr, /^error: cannot connect to 127\.0\.0\.1:\d+: connection refused/m);
+    assert.doesNotMatch(noneRun.stdout, /played/);
+
+    // A damaged file is ignored, never believed and never a crash.
+    await fsp.writeFile(path.join(dir, file), '{"target": "127.0.0.1:1", "entries": [');
+    const damaged = startClient(clientArgs(port, library, player), { env });
+    damaged.write(`play ${one}\n`);
+    const damagedRun = await damaged.end();
+    assert.equal(damagedRun.code, 1, describeRun(damagedRun));
+    assert.match(damagedRun.stderr, /^error: cannot connect to 127\.0\.0\.1:\d+: connection refused/m);
+    assert.doesNotMatch(damagedRun.stderr, /    at /);
+  });
+
+  async function recorded(dir: string): Promise<string[]> {
+    const log = await fsp.readFile(path.join(dir, 'LOG'), 'utf8').catch(() => '');
+    return log.split('\n').filter(Boolean).map((l) => l.split(' ')[0]!);
+  }
+});
+
+describe('ListingCache', () => {
+  test('keeps the listings of 16 servers at most, the most recently saved; refuses what it did not write', async () => {
+    const { ListingCache } = await import('../../src/client/listing-cache.js');
+    const dir = await makeTempDir('listing-cache');
+    try {
+      const cache = new ListingCache(dir);
+      for (let i = 0; i < 20; i++) {
+        await cache.save(`host:${i}`, [{ index: 0, path: `file-${i}.mp3` }], 1_000 + i);
+      }
+      assert.equal((await fsp.readdir(dir)).length, 16);
+      assert.equal(await cache.load('host:3'), undefined, 'among the oldest: removed');
+      assert.deepEqual((await cache.load('host:19'))?.entries, [{ index: 0, path: 'file-19.mp3' }]);
+      assert.equal(await cache.load('host:99'), undefined);
+      // A file whose entries are not listing entries is not a listing.
+      await cache.save('host:bad', [{ index: -1, path: 'x' }]);
+      assert.equal(await cache.load('host:bad'), undefined);
+    } finally {
+      await removeDir(dir);
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { REPO_ROOT } from './paths.js';
+import { REPO_ROOT, TEST_CACHE_HOME } from './paths.js';
 import { TerminalScreen } from './terminal-screen.js';
 
 /** Programs run on a REAL pseudo-terminal (python3's pty module, test/fixtures/pty/run-in-pty.py). */
@@ -21,7 +21,7 @@ export type Step = { wait: string } | { wait_new: string; count: number } | { wa
 export function runInPty(steps: Step[], command: string[]): Promise<PtyRun> {
   const harness = path.join(REPO_ROOT, 'test/fixtures/pty/run-in-pty.py');
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', [harness, String(COLS), String(ROWS), JSON.stringify(steps), '--', ...command], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('python3', [harness, String(COLS), String(ROWS), JSON.stringify(steps), '--', ...command], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME } });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
     child.once('error', reject);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { CLIENT_BIN } from './paths.js';
+import { CLIENT_BIN, TEST_CACHE_HOME } from './paths.js';
 
 export interface ClientRun {
   stdout: string;
@@ -33,7 +33,7 @@ export interface ClientSession {
 
 /** Starts the real CLI (`node bin/as-client ARGS`), killed after `timeoutMs` so nothing hangs. */
 export function startClient(args: string[], options: ClientOptions = {}): ClientSession {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, ...options.env };
   if (!options.env?.AS_PLAYER) delete env.AS_PLAYER;
   // A process group of its own, so that a timeout kills the client and its player.
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLIENT_BIN, ...args], {
