@@ -122,10 +122,11 @@ export class Shell {
     this.playbackDownloader = new Downloader(playbackConnection, options.library);
     // Lines printed while the user may be typing go through the status-line writer on a
     // terminal (it redraws the prompt and what was typed below them).
+    // Errors still go to standard error: the writer redraws around them.
     const viaTerminal = (stream: NodeJS.WritableStream): NodeJS.WritableStream =>
       new Writable({
         write: (chunk: Buffer | string, _encoding, done) => {
-          if (this.statusLine) this.statusLine.print(chunk.toString());
+          if (this.statusLine) this.statusLine.print(chunk.toString(), stream === options.output ? undefined : (stream as Writable));
           else stream.write(chunk);
           done();
         },

@@ -92,4 +92,30 @@ describe('as-client on a terminal, playing in the background', { skip }, () => {
     const end = screenAt(run, 'end').lines();
     assert.equal(end.filter((l) => / \/ 0:30/.test(l)).length, 0, 'quit removes the status line');
   });
+  test('an error while the now-playing line shows goes to standard error (redirected here), and the screen stays whole', { timeout: 60_000 }, async () => {
+    const errors = path.join(work, 'stderr.txt');
+    const client = quote([process.execPath, CLIENT_BIN, '-a', '127.0.0.1', '-p', String(server.port), '-l', path.join(work, 'lib-err'), '--player', quote(PLAYER.split(' '))]);
+    const run = await runInPty(
+      [
+        { wait: 'as> ' },
+        { type: 'play 0\r', gap_ms: 10 },
+        { wait: ' / 0:30' },
+        { type: 'lsit\r', gap_ms: 10 },
+        { wait_new: ' / 0:30', count: 2 },
+        { mark: 'after' },
+        { type: 'quit\r', gap_ms: 10 },
+        { wait_exit: true },
+      ],
+      ['sh', '-c', `exec ${client} 2>${quote([errors])}`],
+    );
+    assert.equal(run.error, null, `${run.error}\n${run.output}`);
+    assert.equal(await fsp.readFile(errors, 'utf8'), 'error: unknown command "lsit": did you mean list? (type help for the list)\n');
+    const a = screenAt(run, 'after').lines();
+    assert.ok(!a.some((l) => /unknown command/.test(l)), a.join('\n'));
+    const typed = a.indexOf('as> lsit');
+    assert.ok(typed >= 0, a.join('\n'));
+    assert.match(a[typed + 1]!, STATUS, a.join('\n'));
+    assert.equal(a[typed + 2], 'as>');
+    assert.equal(a.filter((l) => STATUS.test(l)).length, 1, a.join('\n'));
+  });
 });

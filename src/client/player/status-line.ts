@@ -62,10 +62,15 @@ export class StatusLineWriter {
     }
   }
 
-  /** Writes command output above the status line (and the prompt, if shown). */
-  print(text: string): void {
+  /**
+   * Writes command output above the status line (and the prompt, if shown). `stream`: where
+   * the text itself goes (standard error, for errors): the rows are cleared and redrawn on
+   * the terminal's output around it, and a terminal's writes are synchronous, so the text
+   * lands between them on the screen while a redirected stderr still gets it alone.
+   */
+  print(text: string, stream?: Writable): void {
     if (text === '') return;
-    this.rebuild(text.endsWith('\n') ? text : `${text}\n`);
+    this.rebuild(text.endsWith('\n') ? text : `${text}\n`, stream);
   }
 
   /** Shows the prompt under the status line; use instead of `rl.prompt()`. */
@@ -91,7 +96,7 @@ export class StatusLineWriter {
   }
 
   /** Clears from the top of our rows down, writes `text`, then the status, then the prompt again. */
-  private rebuild(text: string): void {
+  private rebuild(text: string, stream: Writable = this.output): void {
     const rows = this.inputRows();
     const up = rows + (this.visible ? 1 : 0);
     if (this.promptActive || this.visible) {
@@ -99,7 +104,9 @@ export class StatusLineWriter {
       readline.cursorTo(this.output, 0);
       readline.clearScreenDown(this.output);
     }
-    let out = text;
+    let out = '';
+    if (stream === this.output) out = text;
+    else stream.write(text);
     if (this.status !== undefined) out += `${this.status}\n`;
     this.visible = this.status !== undefined;
     if (this.promptActive) {
