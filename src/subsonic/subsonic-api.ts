@@ -5,12 +5,18 @@ import { albumListEndpoints } from './album-lists.js';
 import { browsingEndpoints } from './browsing.js';
 import { encodeError, encodeResponse, type ResponseFormat } from './encoders.js';
 import { SENT, type Endpoint, type SubsonicServices } from './endpoint.js';
+import { UserDataStore } from '../library/user-data-store.js';
+import { mediaAnnotationEndpoints } from './media-annotation.js';
 import { mediaRetrievalEndpoints } from './media-retrieval.js';
+import { NowPlayingBoard } from './now-playing.js';
+import { playQueueEndpoints } from './play-queue.js';
+import { playlistEndpoints } from './playlists.js';
 import { readSubsonicParams, type SubsonicParams } from './request-params.js';
 import { SubsonicError, SubsonicErrorCode, type SubsonicBody } from './responses.js';
 import { searchingEndpoints } from './searching.js';
 import { SubsonicAuth } from './subsonic-auth.js';
 import { systemEndpoints } from './system.js';
+import { annotateUserData } from './user-annotations.js';
 
 /** Where the API lives on the web server. */
 export const SUBSONIC_PATH_PREFIX = '/rest/';
@@ -23,6 +29,9 @@ const ENDPOINTS: Readonly<Record<string, Endpoint>> = {
   ...albumListEndpoints,
   ...searchingEndpoints,
   ...mediaRetrievalEndpoints,
+  ...mediaAnnotationEndpoints,
+  ...playlistEndpoints,
+  ...playQueueEndpoints,
 };
 
 /** The endpoints implemented, for the README and tests. */
@@ -34,6 +43,8 @@ export interface SubsonicApiOptions {
   authenticator?: Authenticator;
   serverVersion: string;
   log?: Logger;
+  /** The user data (default: its tables in the library's own database, migrated here). */
+  userData?: UserDataStore;
 }
 
 /**
@@ -48,9 +59,12 @@ export class SubsonicApi {
   private readonly authenticator: Authenticator | undefined;
   private readonly serverVersion: string;
   private readonly log: Logger;
+  private readonly userData: UserDataStore;
+  private readonly nowPlaying = new NowPlayingBoard();
 
   constructor(options: SubsonicApiOptions) {
     this.services = options.services;
+    this.userData = options.userData ?? new UserDataStore(options.services.library.store.database);
     this.auth = new SubsonicAuth(options.authenticator);
     this.authenticator = options.authenticator;
     this.serverVersion = options.serverVersion;
@@ -80,7 +94,8 @@ export class SubsonicApi {
       const user = await this.auth.authenticate(params, req.socket.remoteAddress ?? '');
       const endpoint = name === undefined ? undefined : Object.hasOwn(ENDPOINTS, name) ? ENDPOINTS[name] : undefined;
       if (!endpoint) throw new SubsonicError(SubsonicErrorCode.GENERIC, `not implemented: ${(name ?? rawPath.slice(SUBSONIC_PATH_PREFIX.length)).slice(0, 64)}`);
-      const result = await endpoint({ req, res, params, user, services: this.services });
+      const result = await endpoint({ req, res, params, user, services: this.services, userData: this.userData, nowPlaying: this.nowPlaying });
+      if (result !== SENT) annotateUserData((result as SubsonicBody).body, user.name, this.userData, format);
       if (result !== SENT) this.send(req, res, format, encodeResponse(format, this.serverVersion, result as SubsonicBody));
     } catch (err) {
       if (res.headersSent) {
