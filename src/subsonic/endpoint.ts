@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AlbumLists, CatalogQueries, CoverArtReader, Library } from '../library/index.js';
+import type { LyricsReader } from '../library/lyrics.js';
 import type { UserDataStore } from '../library/user-data-store.js';
 import type { NowPlayingBoard } from './now-playing.js';
 import type { SubsonicParams } from './request-params.js';
@@ -23,6 +24,7 @@ export interface SubsonicRequest {
   /** Stars, ratings, plays, playlists and play queues, in the server database. */
   userData: UserDataStore;
   nowPlaying: NowPlayingBoard;
+  lyrics: LyricsReader;
 }
 
 /** `SENT`: the endpoint answered with bytes of its own (a file, an image), not an envelope. */

@@ -5,7 +5,9 @@ import { albumListEndpoints } from './album-lists.js';
 import { browsingEndpoints } from './browsing.js';
 import { encodeError, encodeResponse, type ResponseFormat } from './encoders.js';
 import { SENT, type Endpoint, type SubsonicServices } from './endpoint.js';
+import { LyricsReader } from '../library/lyrics.js';
 import { UserDataStore } from '../library/user-data-store.js';
+import { lyricsEndpoints } from './lyrics.js';
 import { mediaAnnotationEndpoints } from './media-annotation.js';
 import { mediaRetrievalEndpoints } from './media-retrieval.js';
 import { NowPlayingBoard } from './now-playing.js';
@@ -32,6 +34,7 @@ const ENDPOINTS: Readonly<Record<string, Endpoint>> = {
   ...mediaAnnotationEndpoints,
   ...playlistEndpoints,
   ...playQueueEndpoints,
+  ...lyricsEndpoints,
 };
 
 /** The endpoints implemented, for the README and tests. */
@@ -61,10 +64,12 @@ export class SubsonicApi {
   private readonly log: Logger;
   private readonly userData: UserDataStore;
   private readonly nowPlaying = new NowPlayingBoard();
+  private readonly lyrics: LyricsReader;
 
   constructor(options: SubsonicApiOptions) {
     this.services = options.services;
     this.userData = options.userData ?? new UserDataStore(options.services.library.store.database);
+    this.lyrics = new LyricsReader(options.services.library);
     this.auth = new SubsonicAuth(options.authenticator);
     this.authenticator = options.authenticator;
     this.serverVersion = options.serverVersion;
@@ -94,7 +99,7 @@ export class SubsonicApi {
       const user = await this.auth.authenticate(params, req.socket.remoteAddress ?? '');
       const endpoint = name === undefined ? undefined : Object.hasOwn(ENDPOINTS, name) ? ENDPOINTS[name] : undefined;
       if (!endpoint) throw new SubsonicError(SubsonicErrorCode.GENERIC, `not implemented: ${(name ?? rawPath.slice(SUBSONIC_PATH_PREFIX.length)).slice(0, 64)}`);
-      const result = await endpoint({ req, res, params, user, services: this.services, userData: this.userData, nowPlaying: this.nowPlaying });
+      const result = await endpoint({ req, res, params, user, services: this.services, userData: this.userData, nowPlaying: this.nowPlaying, lyrics: this.lyrics });
       if (result !== SENT) annotateUserData((result as SubsonicBody).body, user.name, this.userData, format);
       if (result !== SENT) this.send(req, res, format, encodeResponse(format, this.serverVersion, result as SubsonicBody));
     } catch (err) {
@@ -106,6 +111,11 @@ export class SubsonicApi {
       const error = err instanceof SubsonicError ? err : new SubsonicError(SubsonicErrorCode.GENERIC, 'the server failed to answer; see its log');
       this.send(req, res, format, encodeError(format, this.serverVersion, error));
     }
+  }
+
+  /** Ends the lyrics worker thread. */
+  close(): void {
+    this.lyrics.close();
   }
 
   private async hasAccounts(): Promise<boolean> {

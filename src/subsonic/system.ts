@@ -9,6 +9,7 @@ const scansRunning = new WeakMap<Library, Promise<unknown>>();
 export const OPEN_SUBSONIC_EXTENSIONS = [
   { name: 'formPost', versions: [1] },
   { name: 'apiKeyAuthentication', versions: [1] },
+  { name: 'songLyrics', versions: [1] },
 ];
 
 /**

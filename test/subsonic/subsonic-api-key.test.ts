@@ -49,7 +49,7 @@ describe('Subsonic apiKey logins', () => {
     const info = await rest(server, 'tokenInfo', { apiKey: key, f: 'json' });
     assert.equal((assertValidJson('tokenInfo', info.text).tokenInfo as { username: string }).username, USER);
     const extensions = await client.getOpenSubsonicExtensions();
-    assert.deepEqual(extensions.openSubsonicExtensions.map((e: { name: string }) => e.name).sort(), ['apiKeyAuthentication', 'formPost']);
+    assert.deepEqual(extensions.openSubsonicExtensions.map((e: { name: string }) => e.name).sort(), ['apiKeyAuthentication', 'formPost', 'songLyrics']);
     // A key logs in as its account, with its data: a star made by key shows for the token login.
     const song = (await client.search3({ query: 'pink' })).searchResult3.song[0];
     await client.star({ id: song.id });
