@@ -67,14 +67,23 @@ function folderDirectory(services: SubsonicServices, folder: string): ResponseNo
 export const browsingEndpoints: Record<string, Endpoint> = {
   getMusicFolders: () => ({ name: 'musicFolders', body: { musicFolder: [{ id: MUSIC_FOLDER_ID, name: 'Music' }] } }),
 
+  /**
+   * `lastModified` is when a scan last found the library changed (the snapshot's time; a
+   * restart counts as a change, which only costs a client one full listing). With
+   * `ifModifiedSince` at or after it, the answer carries no folders: nothing changed.
+   */
   getIndexes({ params, services }) {
     checkMusicFolder(params);
-    const top = listFolder(services.library.current, '')!;
+    const index = services.library.current;
+    const lastModified = index.scannedAt.getTime();
+    const since = params.integer('ifModifiedSince', -1, -1, Number.MAX_SAFE_INTEGER);
+    if (since >= lastModified) return { name: 'indexes', body: { lastModified, ignoredArticles: IGNORED_ARTICLES } };
+    const top = listFolder(index, '')!;
     const folders = byLetter(top.folders, (name) => name);
     return {
       name: 'indexes',
       body: {
-        lastModified: services.library.current.entries.length === 0 ? 0 : Date.now(),
+        lastModified,
         ignoredArticles: IGNORED_ARTICLES,
         index: folders.map(([letter, names]) => ({ name: letter, artist: names.map((name) => ({ id: folderId(name), name })) })),
         child: services.catalog.tracksByPaths(top.files).map((t) => ({ ...songOf(t), parent: folderId('') })),
