@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AlbumLists, CatalogQueries, CoverArtReader, Library } from '../library/index.js';
 import type { LyricsReader } from '../library/lyrics.js';
 import type { UserDataStore } from '../library/user-data-store.js';
+import type { CoverScaler } from './cover-scaling.js';
 import type { NowPlayingBoard } from './now-playing.js';
 import type { SubsonicParams } from './request-params.js';
 import type { SubsonicBody } from './responses.js';
@@ -25,6 +26,7 @@ export interface SubsonicRequest {
   userData: UserDataStore;
   nowPlaying: NowPlayingBoard;
   lyrics: LyricsReader;
+  coverScaler: CoverScaler;
 }
 
 /** `SENT`: the endpoint answered with bytes of its own (a file, an image), not an envelope. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
 import type { Authenticator } from '../accounts/index.js';
 import { silentLogger, type Logger } from '../server/log.js';
 import { albumListEndpoints } from './album-lists.js';
@@ -8,6 +9,7 @@ import { SENT, type Endpoint, type SubsonicServices } from './endpoint.js';
 import { LyricsReader } from '../library/lyrics.js';
 import { UserDataStore } from '../library/user-data-store.js';
 import { lyricsEndpoints } from './lyrics.js';
+import { CoverScaler, type CoverScalerOptions } from './cover-scaling.js';
 import { mediaAnnotationEndpoints } from './media-annotation.js';
 import { mediaRetrievalEndpoints } from './media-retrieval.js';
 import { NowPlayingBoard } from './now-playing.js';
@@ -48,6 +50,8 @@ export interface SubsonicApiOptions {
   log?: Logger;
   /** The user data (default: its tables in the library's own database, migrated here). */
   userData?: UserDataStore;
+  /** getCoverArt's scaling: another ffmpeg or time limit (tests). */
+  coverScaler?: Pick<CoverScalerOptions, 'ffmpeg' | 'timeoutMs' | 'cacheDir'>;
 }
 
 /**
@@ -65,11 +69,19 @@ export class SubsonicApi {
   private readonly userData: UserDataStore;
   private readonly nowPlaying = new NowPlayingBoard();
   private readonly lyrics: LyricsReader;
+  private readonly coverScaler: CoverScaler;
 
   constructor(options: SubsonicApiOptions) {
     this.services = options.services;
     this.userData = options.userData ?? new UserDataStore(options.services.library.store.database);
     this.lyrics = new LyricsReader(options.services.library);
+    const databaseFile = options.services.library.store.database.file;
+    this.coverScaler = new CoverScaler({
+      // Beside the database, in the data directory; a library without one scales each time.
+      ...(databaseFile !== ':memory:' ? { cacheDir: path.join(path.dirname(databaseFile), 'cover-cache') } : {}),
+      ...(options.coverScaler ?? {}),
+      log: (line) => (options.log ?? silentLogger).warn(line),
+    });
     this.auth = new SubsonicAuth(options.authenticator);
     this.authenticator = options.authenticator;
     this.serverVersion = options.serverVersion;
@@ -99,7 +111,7 @@ export class SubsonicApi {
       const user = await this.auth.authenticate(params, req.socket.remoteAddress ?? '');
       const endpoint = name === undefined ? undefined : Object.hasOwn(ENDPOINTS, name) ? ENDPOINTS[name] : undefined;
       if (!endpoint) throw new SubsonicError(SubsonicErrorCode.GENERIC, `not implemented: ${(name ?? rawPath.slice(SUBSONIC_PATH_PREFIX.length)).slice(0, 64)}`);
-      const result = await endpoint({ req, res, params, user, services: this.services, userData: this.userData, nowPlaying: this.nowPlaying, lyrics: this.lyrics });
+      const result = await endpoint({ req, res, params, user, services: this.services, userData: this.userData, nowPlaying: this.nowPlaying, lyrics: this.lyrics, coverScaler: this.coverScaler });
       if (result !== SENT) annotateUserData((result as SubsonicBody).body, user.name, this.userData, format);
       if (result !== SENT) this.send(req, res, format, encodeResponse(format, this.serverVersion, result as SubsonicBody));
     } catch (err) {
