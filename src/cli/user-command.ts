@@ -14,6 +14,7 @@ import {
   type AccountStore,
 } from '../accounts/index.js';
 import { ServerDatabase } from '../library/index.js';
+import { USERDATA_COMPONENT, USERDATA_MIGRATIONS, UserDataStore } from '../library/user-data-store.js';
 import { AudioStreamError, deriveScramCredential } from '../protocol/index.js';
 import { readPassword } from './password-input.js';
 import { serverDataDir } from './xdg-dirs.js';
@@ -83,10 +84,12 @@ export async function runUserCommand(argv: string[], out: NodeJS.WritableStream 
   const log = (line: string): void => void process.stderr.write(`as-server user: ${line}\n`);
   // The server's own database file, also while the server runs: WAL lets both use it, and
   // the server reads accounts from it on every login.
-  const database = ServerDatabase.open(dataDir, { components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS }, onSetAside: log });
+  const database = ServerDatabase.open(dataDir, { components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS, [USERDATA_COMPONENT]: USERDATA_MIGRATIONS }, onSetAside: log });
   try {
     const { store } = await openAccountStore(database, dataDir, log);
     await runOn(store, command, parsed.positionals, args, out);
+    // What the user recorded through the Subsonic API goes with the account.
+    if (command === 'remove') new UserDataStore(database).forgetUser(checkAccountName(parsed.positionals[0]!));
     if (command === 'add' || command === 'remove') await recordAccountsMark(store, dataDir);
   } finally {
     database.close();

@@ -163,6 +163,9 @@ export class UserDataStore {
       saveQueue: db.prepare(`INSERT INTO play_queues (user, current_track, position_ms, changed, changed_by, track_ids) VALUES (@user, @current, @position, @changed, @changedBy, @trackIds)
         ON CONFLICT (user) DO UPDATE SET current_track = excluded.current_track, position_ms = excluded.position_ms, changed = excluded.changed, changed_by = excluded.changed_by, track_ids = excluded.track_ids`),
       clearQueue: db.prepare('DELETE FROM play_queues WHERE user = ?'),
+      forgetItems: db.prepare('DELETE FROM user_items WHERE user = ?'),
+      forgetEntries: db.prepare('DELETE FROM playlist_entries WHERE playlist_id IN (SELECT id FROM playlists WHERE owner = ?)'),
+      forgetPlaylists: db.prepare('DELETE FROM playlists WHERE owner = ?'),
     };
   }
 
@@ -225,6 +228,19 @@ export class UserDataStore {
   albumsBy(user: string, order: ListeningOrder, page: { limit: number; offset: number }): number[] {
     const statement = { frequent: this.statements.frequent, recent: this.statements.recent, starred: this.statements.starredAlbums, highest: this.statements.highest }[order];
     return statement.all(user, page.limit, page.offset) as number[];
+  }
+
+  /**
+   * Removes everything `user` recorded (their playlists, public ones too): an account that is
+   * removed leaves nothing behind for a later account of the same name to inherit.
+   */
+  forgetUser(user: string): void {
+    this.db.transaction(() => {
+      this.statements.forgetItems.run(user);
+      this.statements.forgetEntries.run(user);
+      this.statements.forgetPlaylists.run(user);
+      this.statements.clearQueue.run(user);
+    })();
   }
 
   // --- playlists ---------------------------------------------------------------------

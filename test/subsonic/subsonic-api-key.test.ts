@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { SubsonicAPI } from 'subsonic-api';
 import { apiKeyHash, loadServerSecret, makeApiKey, SqliteAccountStore } from '../../src/accounts/index.js';
 import { ServerDatabase } from '../../src/library/index.js';
+import { USERDATA_COMPONENT, USERDATA_MIGRATIONS, UserDataStore } from '../../src/library/user-data-store.js';
 import { REPO_ROOT, SAMPLE_LIBRARY } from '../client/support/paths.js';
 import { WebHarness } from '../http/support/web-harness.js';
 import { APP_PASSWORD, assertValidJson, assertValidXml, LOGIN_PASSWORD, md5, rest, startSubsonicServer, USER, type SubsonicServer } from './support/subsonic-harness.js';
@@ -124,6 +125,40 @@ describe('as-server user apikey', () => {
       assert.match(nobody.stderr, /there is no user "nobody"/);
       assert.match(run(['apikey', 'ann', '--revoke']).stdout, /^revoked the API key of ann\n$/);
       assert.match(run(['list']).stdout, /^ann\tlistener\n$/);
+    } finally {
+      await fsp.rm(data, { recursive: true, force: true });
+    }
+  });
+
+  test('user remove takes what the user recorded with it: a new account of the same name inherits nothing', { timeout: 60_000 }, async () => {
+    const data = await fsp.mkdtemp(path.join(os.tmpdir(), 'as-forget-'));
+    try {
+      const run = (args: string[], input = '') => spawnSync(process.execPath, [path.join(REPO_ROOT, 'bin', 'as-server'), 'user', ...args, '-l', SAMPLE_LIBRARY, '--data', data], { input, encoding: 'utf8', timeout: 20_000 });
+      assert.equal(run(['add', 'ann'], 'pw-1\n').status, 0);
+      assert.equal(run(['add', 'bob'], 'pw-2\n').status, 0);
+      const withStore = (use: (store: UserDataStore) => void): void => {
+        const database = ServerDatabase.open(data, { components: { [USERDATA_COMPONENT]: USERDATA_MIGRATIONS } });
+        try {
+          use(new UserDataStore(database));
+        } finally {
+          database.close();
+        }
+      };
+      withStore((store) => {
+        for (const user of ['ann', 'bob']) {
+          store.star(user, 'track', [1, 2], new Date());
+          store.updatePlaylist(store.createPlaylist(user, `${user}'s`, [1, 2], new Date())!, { public: true }, new Date());
+          store.savePlayQueue(user, { trackIds: [1], positionMs: 0, changedBy: 'test' }, new Date());
+        }
+      });
+      assert.equal(run(['remove', 'ann']).status, 0);
+      withStore((store) => {
+        assert.equal(store.dataOf('ann', 'track', [1, 2]).size, 0);
+        assert.deepEqual(store.playlistsVisibleTo('ann').map((p) => p.owner), ['bob'], "ann's public playlist went with her");
+        assert.equal(store.playQueue('ann'), undefined);
+        assert.equal(store.dataOf('bob', 'track', [1, 2]).size, 2, "bob's data stays");
+        assert.ok(store.playQueue('bob'));
+      });
     } finally {
       await fsp.rm(data, { recursive: true, force: true });
     }
