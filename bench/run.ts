@@ -29,6 +29,7 @@ import { streamThroughput } from './scenarios/stream-throughput.js';
 import { restart } from './scenarios/restart.js';
 import { tagScan } from './scenarios/tag-scan.js';
 import { tlsAndLogin } from './scenarios/tls-and-login.js';
+import { subsonicSideBySide } from './scenarios/subsonic.js';
 import { webInterface } from './scenarios/web.js';
 
 const TOTAL_LIMIT_MS = 20 * 60 * 1000;
@@ -53,6 +54,7 @@ const SCENARIOS: Scenario[] = [
   { id: '10', title: 'TLS and login', limitMs: 180_000, run: tlsAndLogin },
   { id: '11', title: 'restart on the library database, with MPD side by side', limitMs: 600_000, run: restart },
   { id: '12', title: 'web interface (HTTP vs nginx, ranges, page, search)', limitMs: 240_000, run: webInterface },
+  { id: '13', title: 'Subsonic API side by side with supysonic (scan, search3, stream)', limitMs: 600_000, run: subsonicSideBySide },
 ];
 
 const { values: args } = parseArgs({

@@ -28,6 +28,7 @@ export interface AccountSummary {
   name: string;
   role: Role;
   hasAppPassword: boolean;
+  hasApiKey: boolean;
   created: string;
 }
 
@@ -40,8 +41,17 @@ export interface AccountStore {
   add(account: Account): Promise<void>;
   /** Replaces the fields given; fails with ACCOUNTS_FAILED if there is no such account. */
   update(name: string, change: Partial<Pick<Account, 'role' | 'scram' | 'appPassword'>> & { removeAppPassword?: boolean }): Promise<void>;
-  /** False if there was no such account. */
+  /** False if there was no such account (its API key goes with it). */
   remove(name: string): Promise<boolean>;
+  /**
+   * Gives an account a new API key (Subsonic's `apiKey`), replacing any older one; only the
+   * key's SHA-256 is stored. Fails with ACCOUNTS_FAILED if there is no such account.
+   */
+  setApiKeyHash(name: string, hash: Buffer): Promise<void>;
+  /** Revokes an account's API key; false if it had none. */
+  removeApiKey(name: string): Promise<boolean>;
+  /** The account whose API key hashes to `hash`. */
+  findByApiKeyHash(hash: Buffer): Promise<Account | undefined>;
 }
 
 /** A name the login exchange can carry; USAGE otherwise (it comes from the command line). */

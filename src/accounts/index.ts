@@ -6,3 +6,4 @@ export * from './authenticator.js';
 export * from './login-throttle.js';
 export * from './private-files.js';
 export * from './sqlite-account-store.js';
+export * from './api-keys.js';

@@ -33,6 +33,20 @@ export const ACCOUNTS_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: "accounts: one API key per account, as its SHA-256 only (Subsonic's apiKey)",
+    up(db) {
+      db.exec(`
+        CREATE TABLE api_keys (
+          -- SHA-256 of a random 256-bit key: the key itself is shown once and never stored.
+          hash BLOB PRIMARY KEY CHECK (length(hash) = 32),
+          name TEXT NOT NULL UNIQUE,
+          created TEXT NOT NULL
+        ) STRICT;
+      `);
+    },
+  },
 ];
 
 /** An account as stored: its app password still sealed (how an import hands them over). */
@@ -72,7 +86,8 @@ export class SqliteAccountStore implements AccountStore {
     this.statements = {
       any: db.prepare('SELECT EXISTS (SELECT 1 FROM accounts) AS any').pluck(),
       find: db.prepare('SELECT * FROM accounts WHERE name = ?'),
-      list: db.prepare('SELECT name, role, app_password_data IS NOT NULL AS has_app_password, created FROM accounts ORDER BY name'),
+      list: db.prepare(`SELECT name, role, app_password_data IS NOT NULL AS has_app_password,
+        EXISTS (SELECT 1 FROM api_keys k WHERE k.name = accounts.name) AS has_api_key, created FROM accounts ORDER BY name`),
       insert: db.prepare(`
         INSERT INTO accounts (name, role, scram_salt, scram_iterations, scram_stored_key, scram_server_key, app_password_iv, app_password_tag, app_password_data, created)
         VALUES (@name, @role, @scram_salt, @scram_iterations, @scram_stored_key, @scram_server_key, @app_password_iv, @app_password_tag, @app_password_data, @created)`),
@@ -81,6 +96,9 @@ export class SqliteAccountStore implements AccountStore {
           scram_server_key = @scram_server_key, app_password_iv = @app_password_iv, app_password_tag = @app_password_tag, app_password_data = @app_password_data
         WHERE name = @name`),
       remove: db.prepare('DELETE FROM accounts WHERE name = ?'),
+      removeApiKey: db.prepare('DELETE FROM api_keys WHERE name = ?'),
+      insertApiKey: db.prepare('INSERT INTO api_keys (hash, name, created) VALUES (?, ?, ?)'),
+      findApiKey: db.prepare('SELECT name FROM api_keys WHERE hash = ?').pluck(),
     };
   }
 
@@ -104,8 +122,8 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   async list(): Promise<AccountSummary[]> {
-    const rows = this.query('read', () => this.statements.list.all() as { name: string; role: Role; has_app_password: number; created: string }[]);
-    return rows.map((r) => ({ name: r.name, role: r.role, hasAppPassword: r.has_app_password === 1, created: r.created }));
+    const rows = this.query('read', () => this.statements.list.all() as { name: string; role: Role; has_app_password: number; has_api_key: number; created: string }[]);
+    return rows.map((r) => ({ name: r.name, role: r.role, hasAppPassword: r.has_app_password === 1, hasApiKey: r.has_api_key === 1, created: r.created }));
   }
 
   async add(account: Account): Promise<void> {
@@ -147,7 +165,31 @@ export class SqliteAccountStore implements AccountStore {
   }
 
   async remove(name: string): Promise<boolean> {
-    return this.query('write', () => this.statements.remove.run(name).changes > 0);
+    return this.query('write', () =>
+      this.database.db.transaction(() => {
+        this.statements.removeApiKey.run(name);
+        return this.statements.remove.run(name).changes > 0;
+      }).immediate(),
+    );
+  }
+
+  async setApiKeyHash(name: string, hash: Buffer): Promise<void> {
+    this.query('write', () =>
+      this.database.db.transaction(() => {
+        if (!this.statements.find.get(name)) throw new AudioStreamError('ACCOUNTS_FAILED', `there is no user "${name}" (see user list)`);
+        this.statements.removeApiKey.run(name);
+        this.statements.insertApiKey.run(hash, name, new Date().toISOString());
+      }).immediate(),
+    );
+  }
+
+  async removeApiKey(name: string): Promise<boolean> {
+    return this.query('write', () => this.statements.removeApiKey.run(name).changes > 0);
+  }
+
+  async findByApiKeyHash(hash: Buffer): Promise<Account | undefined> {
+    const name = this.query('read', () => this.statements.findApiKey.get(hash) as string | undefined);
+    return name === undefined ? undefined : this.find(name);
   }
 
   /**

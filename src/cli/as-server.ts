@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { ACCOUNTS_COMPONENT, ACCOUNTS_MIGRATIONS } from '../accounts/index.js';
+import { USERDATA_COMPONENT, USERDATA_MIGRATIONS } from '../library/user-data-store.js';
 import { DEFAULT_RESCAN_INTERVAL_MS, Library, openLibraryDatabase, type ServerDatabase } from '../library/index.js';
 import { AudioStreamError, DEFAULT_MAX_REQUEST_LINE, DEFAULT_PORT } from '../protocol/index.js';
 import {
@@ -133,8 +134,9 @@ async function main(): Promise<void> {
     if (isInside(dataDir, realRoot)) {
       throw new AudioStreamError('USAGE', `--data ${dataDir} is inside the library: the server never writes into the music folder; pass a directory outside it`);
     }
-    // One handle for the library and the accounts, both migrated at open.
-    database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message), components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS } });
+    // One handle for the library, the accounts and the user data (Subsonic's stars,
+    // playlists...), all migrated at open.
+    database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message), components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS, [USERDATA_COMPONENT]: USERDATA_MIGRATIONS } });
     return database;
   };
 

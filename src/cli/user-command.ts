@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import {
+  apiKeyHash,
+  makeApiKey,
   ACCOUNTS_COMPONENT,
   ACCOUNTS_MIGRATIONS,
   SqliteAccountStore,
@@ -12,6 +14,7 @@ import {
   type AccountStore,
 } from '../accounts/index.js';
 import { ServerDatabase } from '../library/index.js';
+import { USERDATA_COMPONENT, USERDATA_MIGRATIONS, UserDataStore } from '../library/user-data-store.js';
 import { AudioStreamError, deriveScramCredential } from '../protocol/index.js';
 import { readPassword } from './password-input.js';
 import { serverDataDir } from './xdg-dirs.js';
@@ -19,6 +22,7 @@ import { serverDataDir } from './xdg-dirs.js';
 export const USER_HELP = `Usage: as-server user add NAME [--role admin|listener] [--app-password]
        as-server user passwd NAME [--app-password | --no-app-password] [--role ROLE]
        as-server user remove NAME
+       as-server user apikey NAME [--revoke]
        as-server user list
 Options for every command:
   -l, --library DIR      the library whose accounts these are (default ./library)
@@ -29,6 +33,9 @@ The password is read from the terminal without echo, or as the first line of sta
 input (printf '%s\\n' "$PW" | as-server user add ann). Never give it on the command line.
 Once any account exists, the server asks v2 clients to log in (see docs/SECURITY.md).
 --app-password makes a second, random password for Subsonic apps, stored recoverably.
+apikey prints a new API key for Subsonic apps that log in with one (OpenSubsonic's
+apiKey), replacing the user's older key; only its hash is stored, so it is shown once.
+apikey --revoke removes it; user list shows who has one.
 `;
 
 /**
@@ -66,6 +73,7 @@ export async function runUserCommand(argv: string[], out: NodeJS.WritableStream 
         role: { type: 'string' },
         'app-password': { type: 'boolean' },
         'no-app-password': { type: 'boolean' },
+        revoke: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -76,10 +84,12 @@ export async function runUserCommand(argv: string[], out: NodeJS.WritableStream 
   const log = (line: string): void => void process.stderr.write(`as-server user: ${line}\n`);
   // The server's own database file, also while the server runs: WAL lets both use it, and
   // the server reads accounts from it on every login.
-  const database = ServerDatabase.open(dataDir, { components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS }, onSetAside: log });
+  const database = ServerDatabase.open(dataDir, { components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS, [USERDATA_COMPONENT]: USERDATA_MIGRATIONS }, onSetAside: log });
   try {
     const { store } = await openAccountStore(database, dataDir, log);
     await runOn(store, command, parsed.positionals, args, out);
+    // What the user recorded through the Subsonic API goes with the account.
+    if (command === 'remove') new UserDataStore(database).forgetUser(checkAccountName(parsed.positionals[0]!));
     if (command === 'add' || command === 'remove') await recordAccountsMark(store, dataDir);
   } finally {
     database.close();
@@ -90,7 +100,7 @@ async function runOn(
   store: AccountStore,
   command: string,
   positional: string[],
-  args: { role?: string; 'app-password'?: boolean; 'no-app-password'?: boolean },
+  args: { role?: string; 'app-password'?: boolean; 'no-app-password'?: boolean; revoke?: boolean },
   out: NodeJS.WritableStream,
 ): Promise<void> {
   const name = (): string => {
@@ -108,15 +118,27 @@ async function runOn(
       out.write(`removed user ${who}${(await store.hasAccounts()) ? '' : ' (no accounts left: the server no longer asks for logins)'}\n`);
       return;
     }
+    case 'apikey': {
+      const who = name();
+      if (args.revoke) {
+        if (!(await store.find(who))) throw new AudioStreamError('ACCOUNTS_FAILED', `there is no user "${who}" (see user list)`);
+        out.write((await store.removeApiKey(who)) ? `revoked the API key of ${who}\n` : `${who} had no API key\n`);
+        return;
+      }
+      const key = makeApiKey();
+      await store.setApiKeyHash(who, apiKeyHash(key));
+      out.write(`API key for ${who} (for Subsonic apps; shown once, replaces any older one): ${key}\n`);
+      return;
+    }
     case 'list': {
       if (positional.length > 0) throw new AudioStreamError('USAGE', 'user list takes no NAME');
       const users = await store.list();
       if (users.length === 0) out.write('no accounts: the server lets everyone in (see docs/SECURITY.md)\n');
-      for (const u of users) out.write(`${u.name}\t${u.role}${u.hasAppPassword ? '\tapp-password' : ''}\n`);
+      for (const u of users) out.write(`${u.name}\t${u.role}${u.hasAppPassword ? '\tapp-password' : ''}${u.hasApiKey ? '\tapi-key' : ''}\n`);
       return;
     }
     default:
-      throw new AudioStreamError('USAGE', `unknown user command "${command}": add, passwd, remove or list`);
+      throw new AudioStreamError('USAGE', `unknown user command "${command}": add, passwd, remove, apikey or list`);
   }
 }
 

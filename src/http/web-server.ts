@@ -128,6 +128,7 @@ export class WebServer {
 
   close(): Promise<void> {
     this.context.covers.close();
+    this.subsonic.close();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { listFolder, type CatalogArtist } from '../library/index.js';
 import type { Endpoint, SubsonicServices } from './endpoint.js';
-import { albumChildOf, albumID3Of, artistId, folderId, IGNORED_ARTICLES, indexLetterOf, MUSIC_FOLDER_ID, parseSubsonicId, songOf } from './item-shapes.js';
+import { albumChildOf, albumID3Of, artistID3Of, artistId, folderId, IGNORED_ARTICLES, indexLetterOf, MUSIC_FOLDER_ID, parseSubsonicId, songOf } from './item-shapes.js';
 import type { SubsonicParams } from './request-params.js';
-import { SubsonicError, SubsonicErrorCode, type ResponseNode } from './responses.js';
+import { SHAPE, SubsonicError, SubsonicErrorCode, type ResponseNode } from './responses.js';
 
 /** Most artists getArtists lists (every length limited; a page of the catalog is 500). */
 export const MAX_INDEXED_ARTISTS = 100_000;
@@ -67,14 +67,23 @@ function folderDirectory(services: SubsonicServices, folder: string): ResponseNo
 export const browsingEndpoints: Record<string, Endpoint> = {
   getMusicFolders: () => ({ name: 'musicFolders', body: { musicFolder: [{ id: MUSIC_FOLDER_ID, name: 'Music' }] } }),
 
+  /**
+   * `lastModified` is when a scan last found the library changed (the snapshot's time; a
+   * restart counts as a change, which only costs a client one full listing). With
+   * `ifModifiedSince` at or after it, the answer carries no folders: nothing changed.
+   */
   getIndexes({ params, services }) {
     checkMusicFolder(params);
-    const top = listFolder(services.library.current, '')!;
+    const index = services.library.current;
+    const lastModified = index.scannedAt.getTime();
+    const since = params.integer('ifModifiedSince', -1, -1, Number.MAX_SAFE_INTEGER);
+    if (since >= lastModified) return { name: 'indexes', body: { lastModified, ignoredArticles: IGNORED_ARTICLES } };
+    const top = listFolder(index, '')!;
     const folders = byLetter(top.folders, (name) => name);
     return {
       name: 'indexes',
       body: {
-        lastModified: services.library.current.entries.length === 0 ? 0 : Date.now(),
+        lastModified,
         ignoredArticles: IGNORED_ARTICLES,
         index: folders.map(([letter, names]) => ({ name: letter, artist: names.map((name) => ({ id: folderId(name), name })) })),
         child: services.catalog.tracksByPaths(top.files).map((t) => ({ ...songOf(t), parent: folderId('') })),
@@ -90,14 +99,14 @@ export const browsingEndpoints: Record<string, Endpoint> = {
     if (id.kind === 'artist') {
       const artist = services.catalog.artist(id.id);
       if (!artist) throw notFound('artist');
-      return { name: 'directory', body: { id: artistId(artist.id), name: artist.name, child: services.albums.artistAlbums(artist.id).map(albumChildOf) } };
+      return { name: 'directory', body: { id: artistId(artist.id), name: artist.name, child: services.albums.artistAlbums(artist.id).map(albumChildOf), [SHAPE]: 'directory' } };
     }
     if (id.kind === 'album') {
       const album = services.albums.album(id.id);
       if (!album) throw notFound('album');
       return {
         name: 'directory',
-        body: { id: `al-${album.id}`, parent: artistId(album.artistId), name: album.name, child: services.catalog.albumTracks(album.id).map(songOf) },
+        body: { id: `al-${album.id}`, parent: artistId(album.artistId), name: album.name, child: services.catalog.albumTracks(album.id).map(songOf), [SHAPE]: 'directory' },
       };
     }
     throw notFound('directory');
@@ -111,7 +120,7 @@ export const browsingEndpoints: Record<string, Endpoint> = {
         ignoredArticles: IGNORED_ARTICLES,
         index: byLetter(everyArtist(services), (a) => a.name).map(([letter, artists]) => ({
           name: letter,
-          artist: artists.map((a) => ({ id: artistId(a.id), name: a.name, albumCount: a.albums })),
+          artist: artists.map(artistID3Of),
         })),
       },
     };
@@ -122,7 +131,7 @@ export const browsingEndpoints: Record<string, Endpoint> = {
     const artist = id?.kind === 'artist' ? services.catalog.artist(id.id) : undefined;
     if (!artist) throw notFound('artist');
     const albums = services.albums.artistAlbums(artist.id);
-    return { name: 'artist', body: { id: artistId(artist.id), name: artist.name, albumCount: albums.length, album: albums.map(albumID3Of) } };
+    return { name: 'artist', body: { ...artistID3Of({ ...artist, albums: albums.length }), album: albums.map(albumID3Of) } };
   },
 
   getAlbum({ params, services }) {

@@ -1,5 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AlbumLists, CatalogQueries, CoverArtReader, Library } from '../library/index.js';
+import type { LyricsReader } from '../library/lyrics.js';
+import type { UserDataStore } from '../library/user-data-store.js';
+import type { CoverScaler } from './cover-scaling.js';
+import type { NowPlayingBoard } from './now-playing.js';
 import type { SubsonicParams } from './request-params.js';
 import type { SubsonicBody } from './responses.js';
 import type { SubsonicUser } from './subsonic-auth.js';
@@ -18,6 +22,11 @@ export interface SubsonicRequest {
   params: SubsonicParams;
   user: SubsonicUser;
   services: SubsonicServices;
+  /** Stars, ratings, plays, playlists and play queues, in the server database. */
+  userData: UserDataStore;
+  nowPlaying: NowPlayingBoard;
+  lyrics: LyricsReader;
+  coverScaler: CoverScaler;
 }
 
 /** `SENT`: the endpoint answered with bytes of its own (a file, an image), not an envelope. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AlbumSummary, CatalogTrack } from '../library/index.js';
 import { audioContentType } from '../http/media-types.js';
-import type { ResponseNode } from './responses.js';
+import { SHAPE, type ResponseNode } from './responses.js';
 
 /**
  * Subsonic ids are strings; ours say what they name: `ar-N` an artist, `al-N` an album,
@@ -71,6 +71,7 @@ export function songOf(t: CatalogTrack): ResponseNode {
     albumId: t.albumId !== undefined ? albumId(t.albumId) : undefined,
     artistId: t.artistId !== undefined ? artistId(t.artistId) : undefined,
     type: 'music',
+    [SHAPE]: 'child',
   };
 }
 
@@ -87,6 +88,7 @@ export function albumID3Of(a: AlbumSummary): ResponseNode {
     created: isoTime(a.newestMs),
     year: a.year,
     genre: a.genre,
+    [SHAPE]: 'albumID3',
   };
 }
 
@@ -105,7 +107,18 @@ export function albumChildOf(a: AlbumSummary): ResponseNode {
     duration: Math.round(a.duration),
     created: isoTime(a.newestMs),
     artistId: artistId(a.artistId),
+    [SHAPE]: 'child',
   };
+}
+
+/** An artist as `Artist` (folder views: search2, getStarred). */
+export function artistOf(a: { id: number; name: string }): ResponseNode {
+  return { id: artistId(a.id), name: a.name, [SHAPE]: 'artist' };
+}
+
+/** An artist as `ArtistID3` (getArtists, search3, getStarred2). */
+export function artistID3Of(a: { id: number; name: string; albums: number }): ResponseNode {
+  return { id: artistId(a.id), name: a.name, albumCount: a.albums, [SHAPE]: 'artistID3' };
 }
 
 /** Articles left out when artists are sorted into index letters ("The Beatles" under B). */

@@ -53,8 +53,8 @@ function coverTrack(request: SubsonicRequest): CatalogTrack | undefined {
 
 /**
  * Media retrieval (the spec's section): stream, download and getCoverArt. getCoverArt answers
- * with the original picture (embedded, else an image beside the file: library/cover-art.ts);
- * `size` is ignored (no image library is used for scaling).
+ * with the picture (embedded, else an image beside the file: library/cover-art.ts), scaled
+ * down to `size` by ffmpeg when it is larger (cover-scaling.ts), else the original.
  */
 export const mediaRetrievalEndpoints: Record<string, Endpoint> = {
   stream: (request) => sendTrack(request, false),
@@ -62,8 +62,10 @@ export const mediaRetrievalEndpoints: Record<string, Endpoint> = {
   async getCoverArt(request): Promise<EndpointResult> {
     const track = coverTrack(request);
     const entry = track ? request.services.library.current.byPath(track.path) : undefined;
-    const image = track && entry ? await request.services.covers.coverOf(entry, track.picture === true) : undefined;
-    if (!image) throw new SubsonicError(SubsonicErrorCode.NOT_FOUND, 'cover art not found');
+    const original = track && entry ? await request.services.covers.coverOf(entry, track.picture === true) : undefined;
+    if (!original) throw new SubsonicError(SubsonicErrorCode.NOT_FOUND, 'cover art not found');
+    const size = request.params.integer('size', 0, 0, 1e6);
+    const image = size > 0 ? await request.coverScaler.scaled(original, size) : original;
     const { req, res } = request;
     res.setHeader('ETag', image.etag);
     res.setHeader('Cache-Control', 'private, no-cache');

@@ -14,7 +14,16 @@ export const SERVER_TYPE = 'audiostream';
 export type Primitive = string | number | boolean;
 export interface ResponseNode {
   [key: string]: Primitive | ResponseNode | ResponseNode[] | Primitive[] | undefined;
+  /** Which schema type a node is, for the user data pass (user-annotations.ts); never rendered. */
+  [SHAPE]?: NodeShape;
 }
+
+/**
+ * The schema types that carry a user's stars, ratings and plays. A symbol key: object spread
+ * keeps it, and neither JSON.stringify nor the XML encoder (Object.entries) sees it.
+ */
+export const SHAPE: unique symbol = Symbol('subsonic shape');
+export type NodeShape = 'child' | 'albumID3' | 'artist' | 'artistID3' | 'directory';
 
 /**
  * The API's error codes (subsonic.org/pages/api.jsp, "Error handling"; OpenSubsonic adds

@@ -1,5 +1,5 @@
 import type { Endpoint, SubsonicRequest } from './endpoint.js';
-import { albumChildOf, albumID3Of, artistId, songOf } from './item-shapes.js';
+import { albumChildOf, albumID3Of, artistID3Of, artistOf, songOf } from './item-shapes.js';
 import type { ResponseNode } from './responses.js';
 
 /** Most items of one kind a search returns per page. */
@@ -26,7 +26,7 @@ function search(request: SubsonicRequest, id3: boolean): ResponseNode {
   const songs = page(request, 'song');
   const songPage = songs.limit === 0 ? [] : (text === '' ? services.catalog.allTracks(songs) : services.catalog.search(text, songs)).items;
   return {
-    artist: artists.limit === 0 ? [] : services.albums.searchArtists(text, artists).items.map((a) => (id3 ? { id: artistId(a.id), name: a.name, albumCount: services.catalog.artist(a.id)?.albums ?? 0 } : { id: artistId(a.id), name: a.name })),
+    artist: artists.limit === 0 ? [] : services.albums.searchArtists(text, artists).items.map((a) => (id3 ? artistID3Of({ ...a, albums: services.catalog.artist(a.id)?.albums ?? 0 }) : artistOf(a))),
     album: albums.limit === 0 ? [] : services.albums.searchAlbums(text, albums).items.map(id3 ? albumID3Of : albumChildOf),
     song: songPage.map(songOf),
   };

@@ -1,16 +1,26 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
 import type { Authenticator } from '../accounts/index.js';
 import { silentLogger, type Logger } from '../server/log.js';
 import { albumListEndpoints } from './album-lists.js';
 import { browsingEndpoints } from './browsing.js';
 import { encodeError, encodeResponse, type ResponseFormat } from './encoders.js';
 import { SENT, type Endpoint, type SubsonicServices } from './endpoint.js';
+import { LyricsReader } from '../library/lyrics.js';
+import { UserDataStore } from '../library/user-data-store.js';
+import { lyricsEndpoints } from './lyrics.js';
+import { CoverScaler, type CoverScalerOptions } from './cover-scaling.js';
+import { mediaAnnotationEndpoints } from './media-annotation.js';
 import { mediaRetrievalEndpoints } from './media-retrieval.js';
+import { NowPlayingBoard } from './now-playing.js';
+import { playQueueEndpoints } from './play-queue.js';
+import { playlistEndpoints } from './playlists.js';
 import { readSubsonicParams, type SubsonicParams } from './request-params.js';
 import { SubsonicError, SubsonicErrorCode, type SubsonicBody } from './responses.js';
 import { searchingEndpoints } from './searching.js';
 import { SubsonicAuth } from './subsonic-auth.js';
 import { systemEndpoints } from './system.js';
+import { annotateUserData } from './user-annotations.js';
 
 /** Where the API lives on the web server. */
 export const SUBSONIC_PATH_PREFIX = '/rest/';
@@ -23,6 +33,10 @@ const ENDPOINTS: Readonly<Record<string, Endpoint>> = {
   ...albumListEndpoints,
   ...searchingEndpoints,
   ...mediaRetrievalEndpoints,
+  ...mediaAnnotationEndpoints,
+  ...playlistEndpoints,
+  ...playQueueEndpoints,
+  ...lyricsEndpoints,
 };
 
 /** The endpoints implemented, for the README and tests. */
@@ -34,6 +48,10 @@ export interface SubsonicApiOptions {
   authenticator?: Authenticator;
   serverVersion: string;
   log?: Logger;
+  /** The user data (default: its tables in the library's own database, migrated here). */
+  userData?: UserDataStore;
+  /** getCoverArt's scaling: another ffmpeg or time limit (tests). */
+  coverScaler?: Pick<CoverScalerOptions, 'ffmpeg' | 'timeoutMs' | 'cacheDir'>;
 }
 
 /**
@@ -48,9 +66,22 @@ export class SubsonicApi {
   private readonly authenticator: Authenticator | undefined;
   private readonly serverVersion: string;
   private readonly log: Logger;
+  private readonly userData: UserDataStore;
+  private readonly nowPlaying = new NowPlayingBoard();
+  private readonly lyrics: LyricsReader;
+  private readonly coverScaler: CoverScaler;
 
   constructor(options: SubsonicApiOptions) {
     this.services = options.services;
+    this.userData = options.userData ?? new UserDataStore(options.services.library.store.database);
+    this.lyrics = new LyricsReader(options.services.library);
+    const databaseFile = options.services.library.store.database.file;
+    this.coverScaler = new CoverScaler({
+      // Beside the database, in the data directory; a library without one scales each time.
+      ...(databaseFile !== ':memory:' ? { cacheDir: path.join(path.dirname(databaseFile), 'cover-cache') } : {}),
+      ...(options.coverScaler ?? {}),
+      log: (line) => (options.log ?? silentLogger).warn(line),
+    });
     this.auth = new SubsonicAuth(options.authenticator);
     this.authenticator = options.authenticator;
     this.serverVersion = options.serverVersion;
@@ -80,7 +111,8 @@ export class SubsonicApi {
       const user = await this.auth.authenticate(params, req.socket.remoteAddress ?? '');
       const endpoint = name === undefined ? undefined : Object.hasOwn(ENDPOINTS, name) ? ENDPOINTS[name] : undefined;
       if (!endpoint) throw new SubsonicError(SubsonicErrorCode.GENERIC, `not implemented: ${(name ?? rawPath.slice(SUBSONIC_PATH_PREFIX.length)).slice(0, 64)}`);
-      const result = await endpoint({ req, res, params, user, services: this.services });
+      const result = await endpoint({ req, res, params, user, services: this.services, userData: this.userData, nowPlaying: this.nowPlaying, lyrics: this.lyrics, coverScaler: this.coverScaler });
+      if (result !== SENT) annotateUserData((result as SubsonicBody).body, user.name, this.userData, format);
       if (result !== SENT) this.send(req, res, format, encodeResponse(format, this.serverVersion, result as SubsonicBody));
     } catch (err) {
       if (res.headersSent) {
@@ -91,6 +123,11 @@ export class SubsonicApi {
       const error = err instanceof SubsonicError ? err : new SubsonicError(SubsonicErrorCode.GENERIC, 'the server failed to answer; see its log');
       this.send(req, res, format, encodeError(format, this.serverVersion, error));
     }
+  }
+
+  /** Ends the lyrics worker thread. */
+  close(): void {
+    this.lyrics.close();
   }
 
   private async hasAccounts(): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Authenticator } from '../accounts/index.js';
+import { apiKeyHash, MAX_API_KEY_LENGTH, type Authenticator } from '../accounts/index.js';
 import type { SubsonicParams } from './request-params.js';
 import { SubsonicError, SubsonicErrorCode } from './responses.js';
 
@@ -20,8 +20,9 @@ const WRONG = 'wrong username or password (token logins, as most apps send, need
  *   accounts' Authenticator like a web login (stored SCRAM keys, shared throttle);
  * - `u` + `t` + `s`: t = md5(app password + s), which needs the password itself, so it is
  *   checked against the account's opt-in app password (never the login password);
- * - `apiKey`: not supported yet (no key storage): error 42, and not advertised in
- *   getOpenSubsonicExtensions.
+ * - `apiKey` (the `apiKeyAuthentication` extension): alone, never with `u`, `p`, `t` or `s`
+ *   (error 43); a key `as-server user apikey NAME` made, looked up by its SHA-256 (error 44
+ *   when no account has it).
  * Every failure counts in the accounts' LoginThrottle, the one the TCP and web logins use.
  * Without accounts the server is open, as its other interfaces are: any `u` is accepted.
  */
@@ -32,7 +33,7 @@ export class SubsonicAuth {
     this.authenticator = authenticator;
   }
 
-  /** @throws SubsonicError 10, 40, 42 or 43. */
+  /** @throws SubsonicError 10, 40, 43 or 44. */
   async authenticate(params: SubsonicParams, address: string): Promise<SubsonicUser> {
     const apiKey = params.get('apiKey');
     const name = params.get('u');
@@ -40,10 +41,10 @@ export class SubsonicAuth {
     const token = params.get('t');
     const salt = params.get('s');
     if (apiKey !== undefined) {
-      if (name !== undefined || password !== undefined || token !== undefined) {
+      if (name !== undefined || password !== undefined || token !== undefined || salt !== undefined) {
         throw new SubsonicError(SubsonicErrorCode.CONFLICTING_MECHANISMS, 'multiple conflicting authentication mechanisms provided: send apiKey alone, or u with p or t and s');
       }
-      throw new SubsonicError(SubsonicErrorCode.MECHANISM_NOT_SUPPORTED, 'apiKey authentication is not supported by this server: log in with a user name and password');
+      return this.byApiKey(apiKey, address);
     }
     if (name === undefined || name === '') throw new SubsonicError(SubsonicErrorCode.MISSING_PARAMETER, 'required parameter is missing: u');
     if (password !== undefined && token !== undefined) {
@@ -77,7 +78,31 @@ export class SubsonicAuth {
     authenticator.throttle.recordFailure(address, name);
     throw new SubsonicError(SubsonicErrorCode.WRONG_CREDENTIALS, WRONG);
   }
+
+  private async byApiKey(apiKey: string, address: string): Promise<SubsonicUser> {
+    const authenticator = this.authenticator;
+    // Without accounts there are no keys, and nothing to log in to: the API is open.
+    if (!authenticator || !(await authenticator.store.hasAccounts())) return { name: 'guest', role: 'admin' };
+    const throttleName = apiKeyThrottleName(address);
+    const delay = authenticator.throttle.reserve(address, throttleName);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    const account = apiKey !== '' && apiKey.length <= MAX_API_KEY_LENGTH ? await authenticator.store.findByApiKeyHash(apiKeyHash(apiKey)) : undefined;
+    if (!account) {
+      authenticator.throttle.recordFailure(address, throttleName);
+      throw new SubsonicError(SubsonicErrorCode.INVALID_API_KEY, INVALID_KEY);
+    }
+    authenticator.throttle.recordSuccess(address, throttleName);
+    return { name: account.name, role: account.role };
+  }
 }
+
+const INVALID_KEY = 'invalid API key (make one with: as-server user apikey NAME)';
+
+/**
+ * Failed key logins are counted per address only: a key names no account before it is
+ * found, and one shared name would let anyone slow down everybody's key logins.
+ */
+const apiKeyThrottleName = (address: string): string => `\0apiKey ${address}`;
 
 /** `p` as sent: plain, or `enc:` and the hex of its UTF-8 bytes. Undefined when `enc:` is not hex. */
 export function decodePassword(p: string): string | undefined {

@@ -5,11 +5,12 @@ import { SubsonicError, SubsonicErrorCode } from './responses.js';
 /** Scans started by startScan and not finished yet (the library shares concurrent scans). */
 const scansRunning = new WeakMap<Library, Promise<unknown>>();
 
-/**
- * OpenSubsonic extensions this server implements (getOpenSubsonicExtensions). apiKey
- * authentication is not among them: the server keeps no API keys yet.
- */
-export const OPEN_SUBSONIC_EXTENSIONS = [{ name: 'formPost', versions: [1] }];
+/** OpenSubsonic extensions this server implements (getOpenSubsonicExtensions). */
+export const OPEN_SUBSONIC_EXTENSIONS = [
+  { name: 'formPost', versions: [1] },
+  { name: 'apiKeyAuthentication', versions: [1] },
+  { name: 'songLyrics', versions: [1] },
+];
 
 /**
  * System: ping, getLicense, getOpenSubsonicExtensions; and the spec's "media library
@@ -20,6 +21,8 @@ export const systemEndpoints: Record<string, Endpoint> = {
   // Free software: always licensed.
   getLicense: () => ({ name: 'license', body: { valid: true } }),
   getOpenSubsonicExtensions: () => ({ name: 'openSubsonicExtensions', body: OPEN_SUBSONIC_EXTENSIONS }),
+  /** Who an API key logs in as (the apiKeyAuthentication extension); any login answers for itself. */
+  tokenInfo: ({ user }) => ({ name: 'tokenInfo', body: { username: user.name } }),
   getScanStatus: ({ services }) => ({ name: 'scanStatus', body: { scanning: scansRunning.has(services.library), count: services.library.current.entries.length } }),
   startScan({ user, services }) {
     if (user.role !== 'admin') throw new SubsonicError(SubsonicErrorCode.NOT_AUTHORISED, 'only an admin may start a scan');

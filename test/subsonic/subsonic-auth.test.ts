@@ -51,14 +51,14 @@ describe('Subsonic logins with real accounts', () => {
     assert.equal((wrong as { status: string }).status, 'failed');
   });
 
-  test('missing, conflicting and unsupported mechanisms: 10, 43, 42; in XML too, valid for the XSD', async () => {
+  test('missing and conflicting mechanisms, unknown API keys: 10, 43, 44; in XML too, valid for the XSD', async () => {
     assert.equal(await errorOf(server, {}), 10);
     assert.equal(await errorOf(server, { u: USER }), 10);
     assert.equal(await errorOf(server, { u: USER, t: md5(APP_PASSWORD + 'x') }), 10, 't without s');
     assert.equal(await errorOf(server, { p: LOGIN_PASSWORD }), 10);
     assert.equal(await errorOf(server, { u: USER, p: LOGIN_PASSWORD, t: md5(APP_PASSWORD + 'x'), s: 'x' }), 43);
     assert.equal(await errorOf(server, { apiKey: 'k', u: USER }), 43);
-    assert.equal(await errorOf(server, { apiKey: 'k' }), 42, 'no API keys are stored yet');
+    assert.equal(await errorOf(server, { apiKey: 'k' }), 44, 'no account has this key');
     const xml = await rest(server, 'getArtists', { u: USER, p: 'wrong' });
     assert.equal(xml.status, 200);
     assert.match(xml.text, /status="failed".*<error code="40" message="wrong username or password/);

@@ -34,7 +34,7 @@ describe('Subsonic API: system, browsing, lists and search (subsonic-api client,
     client = subsonicClient(server, recorded) as unknown as LooseClient;
   });
 
-  test('system: ping, getLicense, getOpenSubsonicExtensions (formPost only), getScanStatus; the envelope says audiostream, 1.16.1, openSubsonic', async () => {
+  test('system: ping, getLicense, getOpenSubsonicExtensions (formPost, apiKeyAuthentication, songLyrics), getScanStatus; the envelope says audiostream, 1.16.1, openSubsonic', async () => {
     const ping = await client.ping();
     assert.equal(ping.status, 'ok');
     assert.equal(ping.version, '1.16.1');
@@ -43,7 +43,7 @@ describe('Subsonic API: system, browsing, lists and search (subsonic-api client,
     assert.match(ping.serverVersion ?? '', /^\d+\.\d+\.\d+/);
     assert.equal((await client.getLicense()).license.valid, true);
     const extensions = await client.getOpenSubsonicExtensions();
-    assert.deepEqual(extensions.openSubsonicExtensions, [{ name: 'formPost', versions: [1] }]);
+    assert.deepEqual(extensions.openSubsonicExtensions, [{ name: 'formPost', versions: [1] }, { name: 'apiKeyAuthentication', versions: [1] }, { name: 'songLyrics', versions: [1] }]);
     const scan = await client.getScanStatus();
     assert.equal(scan.scanStatus.scanning, false);
     assert.equal(scan.scanStatus.count, server.library.current.entries.length);

@@ -1,7 +1,7 @@
 /**
  * Media retrieval with the real client library: stream and download send the original bytes
  * (compared by SHA-256 with the file on disk), ranges and HEAD work as for the web player,
- * getCoverArt sends the original image, and failures stay in the envelope.
+ * getCoverArt sends the original image when it is no larger than `size`, and failures stay in the envelope.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -68,7 +68,7 @@ describe('Subsonic media retrieval (subsonic-api client)', () => {
       const cover = await client.getCoverArt({ id, size: 64 });
       assert.equal(cover.status, 200);
       assert.equal(cover.headers.get('content-type'), 'image/png');
-      assert.deepEqual(Buffer.from(await cover.arrayBuffer()), PNG, 'the original image (size is not applied)');
+      assert.deepEqual(Buffer.from(await cover.arrayBuffer()), PNG, 'the original image (smaller than size: never scaled up)');
     }
   });
 

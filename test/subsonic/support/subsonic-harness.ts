@@ -64,16 +64,18 @@ export interface Recorded {
 }
 
 /** The real client, logging in by token (md5(app password + salt)), every answer recorded. */
-export function subsonicClient(server: SubsonicServer, recorded: Recorded[], options: { post?: boolean; password?: string } = {}): SubsonicAPI {
+export function subsonicClient(server: SubsonicServer, recorded: Recorded[], options: { post?: boolean; user?: string; password?: string; onAnswer?: (answer: Recorded) => Promise<void> } = {}): SubsonicAPI {
   const recordingFetch: typeof fetch = async (input, init) => {
     const response = await fetch(input, init);
     const body = Buffer.from(await response.arrayBuffer());
     let url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
     if (init?.method === 'POST' && typeof init.body === 'string') url = new URL(`${url.href}?${init.body}`);
-    recorded.push({ endpoint: url.pathname.replace(/^\/rest\//, '').replace(/\.view$/, ''), url, status: response.status, contentType: response.headers.get('content-type') ?? '', body });
+    const answer: Recorded = { endpoint: url.pathname.replace(/^\/rest\//, '').replace(/\.view$/, ''), url, status: response.status, contentType: response.headers.get('content-type') ?? '', body };
+    recorded.push(answer);
+    await options.onAnswer?.(answer);
     return new Response(body.length === 0 && [204, 304].includes(response.status) ? null : body, { status: response.status, headers: response.headers });
   };
-  return new SubsonicAPI({ url: server.base, auth: { username: USER, password: options.password ?? APP_PASSWORD }, fetch: recordingFetch, ...(options.post ? { post: true } : {}) });
+  return new SubsonicAPI({ url: server.base, auth: { username: options.user ?? USER, password: options.password ?? APP_PASSWORD }, fetch: recordingFetch, ...(options.post ? { post: true } : {}) });
 }
 
 /** GET /rest/NAME with these parameters, answer as text. */
