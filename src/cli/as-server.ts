@@ -134,7 +134,7 @@ async function main(): Promise<void> {
       throw new AudioStreamError('USAGE', `--data ${dataDir} is inside the library: the server never writes into the music folder; pass a directory outside it`);
     }
     // One handle for the library and the accounts, both migrated at open.
-    database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message), components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS } });
+    database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message), onIntegrityCheck: (message) => log.warn(message), components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS } });
     return database;
   };
 

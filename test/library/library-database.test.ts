@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import {
+  CLEAN_CLOSE_MARK_SUFFIX,
   DATABASE_FILE_NAME,
   LIBRARY_COMPONENT,
   LIBRARY_MIGRATIONS,
@@ -213,6 +214,37 @@ describe('a database file that cannot be used', () => {
       const bytes = fs.readFileSync(path.join(scratch, DATABASE_FILE_NAME));
       assert.ok(bytes.length > 16 * 4096, `${bytes.length} bytes`);
       fs.writeFileSync(file, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    });
+    await assertSetAside(dataDir, original, /is damaged or not a database/, 'corrupt');
+  });
+
+  test('a truncated database that was closed cleanly (its length is checked against its header at every open)', { timeout: 30_000 }, async () => {
+    const { dataDir, original } = await withFile(async (file) => {
+      const root = await harness.library();
+      await writeTaggedLibrary(root, 20);
+      const scratch = path.join(await harness.tempDir(), 'data');
+      const full = await run(root, scratch, { readTags: false });
+      full.close();
+      const bytes = fs.readFileSync(path.join(scratch, DATABASE_FILE_NAME));
+      assert.ok(bytes.length > 16 * 4096, `${bytes.length} bytes`);
+      // Whole pages cut off the end: SQLite would open it without a word.
+      fs.writeFileSync(file, bytes.subarray(0, bytes.length - 4 * 4096));
+      fs.writeFileSync(file + CLEAN_CLOSE_MARK_SUFFIX, '');
+    });
+    await assertSetAside(dataDir, original, /is damaged or not a database .*truncated/, 'corrupt');
+  });
+
+  test('a database damaged inside while the server ran is checked page by page at the next open (no clean-close mark)', { timeout: 30_000 }, async () => {
+    const { dataDir, original } = await withFile(async (file) => {
+      const root = await harness.library();
+      await writeTaggedLibrary(root, 20);
+      const scratch = path.join(await harness.tempDir(), 'data');
+      const full = await run(root, scratch, { readTags: false });
+      full.close();
+      const bytes = Buffer.from(fs.readFileSync(path.join(scratch, DATABASE_FILE_NAME)));
+      // Every page after the schema's scribbled over (the length stays right).
+      for (let at = 2 * 4096; at < bytes.length; at += 4096) bytes.fill(0x5a, at, at + 64);
+      fs.writeFileSync(file, bytes);
     });
     await assertSetAside(dataDir, original, /is damaged or not a database/, 'corrupt');
   });
