@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { V2Entry } from '../protocol/index.js';
 import { ServerDatabase, type Migration, type OpenDatabaseOptions } from './database.js';
+import { ListingReplyCache, MAX_CACHED_LISTING_BYTES } from './listing-reply-cache.js';
 import type { LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
 import { limitTagText } from './tag-text-limit.js';
@@ -161,6 +162,10 @@ export class LibraryStore {
   private readonly artistIds = new Map<string, number>();
   private readonly albumIds = new Map<string, number>();
   private readonly statements;
+  /** The encoded LIST2 reply of the last snapshot listed, dropped by every write that shows in one. */
+  private readonly listingCache = new ListingReplyCache();
+  /** Counts the writes that change what a listing says, so a reply built across one is not kept. */
+  private listingWrites = 0;
 
   constructor(database: ServerDatabase) {
     this.database = database;
@@ -295,6 +300,7 @@ export class LibraryStore {
       }
       s.putMeta.run('root', root);
     })();
+    this.listingChanged();
     return counts;
   }
 
@@ -348,6 +354,7 @@ export class LibraryStore {
     if (this.pendingTags.size === 0 || !this.db.open) return;
     const batch = [...this.pendingTags.values()];
     this.pendingTags.clear();
+    this.listingChanged();
     const s = this.statements;
     this.db.transaction(() => {
       for (const { identity, tags } of batch) {
@@ -405,12 +412,48 @@ export class LibraryStore {
 
   /** Records a SHA-256 computed under `identity`; false when the database knows the file under another stat. */
   putSha256(identity: FileIdentity, sha256: string): boolean {
-    return this.statements.putSha256.run(sha256, sha256, ...statValues(identity)).changes > 0;
+    const stored = this.statements.putSha256.run(sha256, sha256, ...statValues(identity)).changes > 0;
+    if (stored) this.listingChanged();
+    return stored;
   }
 
   /** Forgets every SHA-256 (a forced full rescan recomputes them on demand). */
   clearHashes(): void {
     this.statements.clearHashes.run();
+    this.listingChanged();
+  }
+
+  private listingChanged(): void {
+    this.listingWrites++;
+    this.listingCache.drop();
+  }
+
+  /**
+   * The LIST2 reply body of `entries` (a snapshot's), encoded, in chunks of a thousand lines:
+   * the cached reply when neither the snapshot nor the database changed since it was built,
+   * else read from the database (listingLines) and kept if no write landed meanwhile.
+   */
+  *listingReply(entries: readonly LibraryEntry[]): Generator<Buffer> {
+    this.flushTags(); // tags read but not yet written belong in the reply
+    const cached = this.listingCache.get(entries);
+    if (cached) {
+      yield* cached;
+      return;
+    }
+    const writesBefore = this.listingWrites;
+    let chunks: Buffer[] | undefined = [];
+    let bytes = 0;
+    for (const text of this.listingLines(entries)) {
+      const chunk = Buffer.from(text, 'utf8');
+      if (chunks) {
+        chunks.push(chunk);
+        bytes += chunk.length;
+        if (bytes > MAX_CACHED_LISTING_BYTES) chunks = undefined; // too large to keep: let it go as it is sent
+      }
+      yield chunk;
+    }
+    // A reply that straddles a write mixes two states of the database: sent, never kept.
+    if (chunks && this.listingWrites === writesBefore) this.listingCache.keep(entries, chunks, bytes);
   }
 
   /**

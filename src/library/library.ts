@@ -222,6 +222,14 @@ export class Library {
     return this.store.records(entries);
   }
 
+  /**
+   * A snapshot's LIST2 reply body, encoded, in chunks of a thousand lines: kept once built,
+   * until the snapshot or the database changes (listing-reply-cache.ts).
+   */
+  listingReply(entries: readonly LibraryEntry[]): Iterable<Buffer> {
+    return this.store.listingReply(entries);
+  }
+
   /** The LIST2 lines of a snapshot's entries, in order, a thousand a string (CR LF after each). */
   listingLines(entries: readonly LibraryEntry[]): Iterable<string> {
     return this.store.listingLines(entries);

@@ -62,10 +62,10 @@ async function answerList2(ctx: V2Context): Promise<V2Outcome> {
   const entries = index.entries;
   await channel.write(encodeV2Line(`OK ${entries.length}`));
   let bytes = 0;
-  // Lines come from the library database a thousand at a time, not from a copy in memory.
-  for (const text of library.listingLines(entries)) {
+  // Lines come encoded a thousand at a time: from the reply kept for this snapshot, or from
+  // the library database (and then kept), never from a copy of every record in memory.
+  for (const buf of library.listingReply(entries)) {
     if (channel.closed) break;
-    const buf = Buffer.from(text, 'utf8');
     bytes += buf.length;
     await channel.write(buf);
     // A large listing is built in batches with the event loop let in between: other

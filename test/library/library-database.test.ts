@@ -73,6 +73,39 @@ describe('library database', () => {
     assert.deepEqual(second.setAside, []);
   });
 
+  test('the LIST2 reply is built once per snapshot and kept until a tag, hash or scan write lands, which drops it', { timeout: 60_000 }, async () => {
+    const root = await harness.library();
+    const paths = await writeTaggedLibrary(root, 2);
+    const dataDir = path.join(await harness.tempDir(), 'data');
+    const { library } = await run(root, dataDir);
+    const reply = (): Buffer[] => [...library.listingReply(library.current.entries)];
+    const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8');
+    const first = reply();
+    const second = reply();
+    assert.ok(second.length > 0 && second.every((chunk, i) => chunk === first[i]), 'the second reply is the kept one, not read again');
+    assert.equal(text(first), [...library.listingLines(library.current.entries)].join(''), 'it says what the database says');
+
+    // A hash written: the next reply carries it.
+    const entry = library.current.entries[0]!;
+    const sha256 = await library.sha256(entry);
+    const afterHash = reply();
+    assert.notEqual(afterHash[0], first[0]);
+    assert.ok(text(afterHash).includes(`"sha256":"${sha256}"`), 'the new hash is listed');
+    assert.equal(text(afterHash), [...library.listingLines(library.current.entries)].join(''));
+
+    // A file changed on disk: the rescan's snapshot gets its own reply, without the old tags.
+    const changed = path.join(root, paths[1]!);
+    fs.appendFileSync(changed, 'more bytes');
+    await library.rescan();
+    const afterScan = text(reply());
+    const line = afterScan.split('\r\n').find((l) => l.includes(JSON.stringify(paths[1])))!;
+    assert.equal(JSON.parse(line).size, fs.statSync(changed).size);
+    await library.tagsSettled();
+    const afterTags = text(reply());
+    assert.equal(afterTags, [...library.listingLines(library.current.entries)].join(''), 'the tags read again are listed');
+    assert.ok(JSON.parse(afterTags.split('\r\n').find((l) => l.includes(JSON.stringify(paths[1])))!).codec);
+  });
+
   test('the database is outside the library, private to its user (directory 0700, file 0600)', async () => {
     const root = await harness.library();
     await writeTaggedLibrary(root, 1);
