@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   library = await Library.open(root, {
     rescanIntervalMs,
     onSkip: (path, reason) => log.warn(`skipped ${JSON.stringify(path)}: ${reason}`),
-    onChange: (index, previous) => log.info(`library rescanned: ${index.entries.length} files (was ${previous.entries.length})`),
+    onChange: (index, previous) => log.info(`library rescanned: ${index.size} files (was ${previous.size})`),
     onScanError: (err) => log.warn(`rescan failed: ${(err as Error).message ?? err}`),
     onTagError: (err) => log.warn(`tags: ${err.message}`),
     database: openDatabase,
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   }
   web = await startWeb();
   const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-  const count = library.current.entries.length;
+  const count = library.current.size;
   log.warn(`as-server: serving ${count} file${count === 1 ? '' : 's'} from ${root} on ${where} (database ${database?.file})${process.stdin.isTTY ? ' (q + Enter to stop)' : ''}`);
   for (const line of await security.describe()) log.warn(`as-server: ${line}`);
 

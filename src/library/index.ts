@@ -11,6 +11,7 @@ export * from './library-watcher.js';
 export * from './database.js';
 export * from './library-store.js';
 export * from './listing-reply-cache.js';
+export * from './packed-entries.js';
 export * from './tag-text-limit.js';
 export * from './catalog-queries.js';
 export * from './folder-view.js';

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { V2Entry } from '../protocol/index.js';
 import { ServerDatabase, type Migration, type OpenDatabaseOptions } from './database.js';
 import { ListingReplyCache, MAX_CACHED_LISTING_BYTES } from './listing-reply-cache.js';
+import { PackedEntries, PackedEntriesBuilder, type EntrySequence } from './packed-entries.js';
 import type { LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
 import { limitTagText } from './tag-text-limit.js';
@@ -78,6 +79,15 @@ export const LIBRARY_MIGRATIONS: readonly Migration[] = [
       // Path and stat alone, in path order: a restart reads its snapshot from this index
       // without touching the wide rows (tags and lines) at all.
       db.exec('CREATE INDEX files_stat ON files (path, size, mtime_ms, ctime_ms, inode, dev)');
+    },
+  },
+  {
+    version: 4,
+    description: 'the snapshot and its LIST2 reply, packed, as the last clean stop left them',
+    up(db) {
+      // Written at a clean stop, deleted before the first write that would make them
+      // stale: present means they say exactly what the files table says.
+      db.exec('CREATE TABLE library_snapshot (key TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT');
     },
   },
 ];
@@ -166,6 +176,8 @@ export class LibraryStore {
   private readonly listingCache = new ListingReplyCache();
   /** Counts the writes that change what a listing says, so a reply built across one is not kept. */
   private listingWrites = 0;
+  /** library_snapshot holds the snapshot of the last clean stop (until the next write). */
+  private snapshotSaved: boolean;
 
   constructor(database: ServerDatabase) {
     this.database = database;
@@ -214,6 +226,10 @@ export class LibraryStore {
       meta: db.prepare('SELECT value FROM library_meta WHERE key = ?').pluck(),
       putMeta: db.prepare('INSERT INTO library_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       count: db.prepare('SELECT count(*) FROM files').pluck(),
+      savedSnapshot: db.prepare('SELECT value FROM library_snapshot WHERE key = ?').pluck(),
+      saveSnapshot: db.prepare('INSERT INTO library_snapshot (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      anySavedSnapshot: db.prepare('SELECT 1 FROM library_snapshot LIMIT 1').pluck(),
+      dropSnapshot: db.prepare('DELETE FROM library_snapshot'),
       tagged: db.prepare('SELECT count(*) FROM files WHERE tags_read = 1').pluck(),
       track: db.prepare('SELECT id, path, title, artist, album, album_id, artist_id FROM files WHERE path = ?'),
       trackById: db.prepare('SELECT id, path, title, artist, album, album_id, artist_id FROM files WHERE id = ?'),
@@ -227,26 +243,63 @@ export class LibraryStore {
          ORDER BY path LIMIT @limit`,
       ),
     };
+    this.snapshotSaved = this.statements.anySavedSnapshot.get() !== undefined;
   }
 
   /**
-   * The files as the database last knew them, sorted as a scan sorts them, for `root`; empty
-   * when the database was made for another library (its rows are replaced by the first scan).
+   * The files as the database last knew them, packed, sorted as a scan sorts them, for
+   * `root`; empty when the database was made for another library (its rows are replaced by
+   * the first scan). After a clean stop this is one value read back, with the LIST2 reply
+   * of the time kept ready for the first listing; otherwise it is read from the stat index.
    */
-  knownEntries(root: string): LibraryEntry[] {
-    if (this.statements.meta.get('root') !== root) return [];
+  knownEntries(root: string): PackedEntries {
     const prefix = root.endsWith('/') ? root : root + '/';
-    // Row by row: a hundred thousand rows read at once would sit on the heap beside the entries.
-    const entries: LibraryEntry[] = [];
-    for (const [path, size, mtimeMs, ctimeMs, ino, dev] of this.statements.allStatsByPath.iterate() as IterableIterator<StatRow extends [unknown, ...infer Rest] ? Rest : never>) {
-      entries.push({ path, absolutePath: prefix + path, size, mtimeMs, ctimeMs, ino, dev });
+    if (this.statements.meta.get('root') !== root) return new PackedEntriesBuilder(prefix).finish();
+    const saved = this.snapshotSaved ? (this.statements.savedSnapshot.get('files') as Buffer | undefined) : undefined;
+    const packed = saved && PackedEntries.decode(prefix, saved);
+    if (packed) {
+      const listing = this.statements.savedSnapshot.get('listing') as Buffer | undefined;
+      if (listing) this.listingCache.keep(packed, splitReply(listing), listing.length);
+      return packed;
     }
-    // SQLite orders by UTF-8 bytes, a scan by UTF-16 code units: the same but for characters
-    // beyond the Basic Multilingual Plane, so the sort is needed only when one shows up.
-    let sorted = true;
-    for (let i = 1; i < entries.length && sorted; i++) sorted = entries[i - 1]!.path < entries[i]!.path;
-    if (!sorted) entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return entries;
+    // Row by row into the packed form: no object per file, no array of rows. SQLite orders
+    // by UTF-8 bytes, a scan by UTF-16 code units (the same but for characters beyond the
+    // Basic Multilingual Plane): the builder sorts only when one shows up.
+    const builder = new PackedEntriesBuilder(prefix);
+    for (const [path, size, mtimeMs, ctimeMs, ino, dev] of this.statements.allStatsByPath.iterate() as IterableIterator<StatRow extends [unknown, ...infer Rest] ? Rest : never>) {
+      builder.add({ path, size, mtimeMs, ctimeMs, ino, dev });
+    }
+    return builder.finish();
+  }
+
+  /**
+   * Keeps `files` (the snapshot the files table holds now) and its LIST2 reply for the next
+   * start, at a clean stop: the next start reads two values instead of every row. Both are
+   * deleted before the next write that would make them stale (see forgetSavedSnapshot).
+   */
+  saveSnapshot(files: PackedEntries): void {
+    if (this.database.file === ':memory:' || !this.db.open) return;
+    this.flushTags();
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for (const chunk of this.listingReply(files)) {
+      chunks.push(chunk);
+      bytes += chunk.length;
+    }
+    const s = this.statements;
+    this.db.transaction(() => {
+      s.dropSnapshot.run();
+      s.saveSnapshot.run('files', files.encode());
+      if (bytes <= MAX_CACHED_LISTING_BYTES) s.saveSnapshot.run('listing', Buffer.concat(chunks, bytes));
+    })();
+    this.snapshotSaved = true;
+  }
+
+  /** Before any write that changes the files or what a listing says: the saved snapshot goes first. */
+  private forgetSavedSnapshot(): void {
+    if (!this.snapshotSaved) return;
+    this.statements.dropSnapshot.run();
+    this.snapshotSaved = false;
   }
 
   /**
@@ -255,15 +308,17 @@ export class LibraryStore {
    * tags and hash; a new path whose inode, device, size and mtime match a vanished one is that
    * file renamed and keeps its id; the rest are added or removed.
    */
-  reconcile(root: string, entries: readonly LibraryEntry[]): ReconcileCounts {
+  reconcile(root: string, entries: EntrySequence): ReconcileCounts {
     const counts: ReconcileCounts = { files: entries.length, added: 0, changed: 0, renamed: 0, removed: 0 };
     const s = this.statements;
     this.flushTags();
+    this.forgetSavedSnapshot();
     this.db.transaction(() => {
       const known = new Map<string, StatRow>();
       for (const row of s.allStats.all() as StatRow[]) known.set(row[1], row);
       const fresh: LibraryEntry[] = [];
-      for (const entry of entries) {
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries.at(i)!;
         const row = known.get(entry.path);
         if (!row) {
           fresh.push(entry);
@@ -354,6 +409,7 @@ export class LibraryStore {
     if (this.pendingTags.size === 0 || !this.db.open) return;
     const batch = [...this.pendingTags.values()];
     this.pendingTags.clear();
+    this.forgetSavedSnapshot();
     this.listingChanged();
     const s = this.statements;
     this.db.transaction(() => {
@@ -412,6 +468,7 @@ export class LibraryStore {
 
   /** Records a SHA-256 computed under `identity`; false when the database knows the file under another stat. */
   putSha256(identity: FileIdentity, sha256: string): boolean {
+    this.forgetSavedSnapshot();
     const stored = this.statements.putSha256.run(sha256, sha256, ...statValues(identity)).changes > 0;
     if (stored) this.listingChanged();
     return stored;
@@ -419,6 +476,7 @@ export class LibraryStore {
 
   /** Forgets every SHA-256 (a forced full rescan recomputes them on demand). */
   clearHashes(): void {
+    this.forgetSavedSnapshot();
     this.statements.clearHashes.run();
     this.listingChanged();
   }
@@ -433,7 +491,7 @@ export class LibraryStore {
    * the cached reply when neither the snapshot nor the database changed since it was built,
    * else read from the database (listingLines) and kept if no write landed meanwhile.
    */
-  *listingReply(entries: readonly LibraryEntry[]): Generator<Buffer> {
+  *listingReply(entries: EntrySequence): Generator<Buffer> {
     this.flushTags(); // tags read but not yet written belong in the reply
     const cached = this.listingCache.get(entries);
     if (cached) {
@@ -460,7 +518,7 @@ export class LibraryStore {
    * The v2 listing records of `entries`, from the database: tags and hash only where they
    * were read under the entry's stat. One query per thousand files.
    */
-  *records(entries: readonly LibraryEntry[]): Generator<V2Entry[]> {
+  *records(entries: EntrySequence): Generator<V2Entry[]> {
     this.flushTags();
     const s = this.statements;
     // The rows are read in pages along the path index and matched to the entries in step:
@@ -472,10 +530,10 @@ export class LibraryStore {
     let after = '';
     let more = true;
     for (let i = 0; i < entries.length; i += RECORD_BATCH) {
-      const batch = entries.slice(i, i + RECORD_BATCH);
-      const out: V2Entry[] = new Array(batch.length);
-      for (let k = 0; k < batch.length; k++) {
-        const entry = batch[k]!;
+      const end = Math.min(entries.length, i + RECORD_BATCH);
+      const out: V2Entry[] = new Array(end - i);
+      for (let k = 0; k < out.length; k++) {
+        const entry = entries.at(i + k)!;
         if (at === page.length && more) {
           page = s.recordPage.all(after) as RecordRow[];
           at = 0;
@@ -496,7 +554,7 @@ export class LibraryStore {
    * kept in the database: a listing reads one text per file instead of building and encoding
    * a record. A line is used only when the row's stat is the entry's; any other is built.
    */
-  *listingLines(entries: readonly LibraryEntry[]): Generator<string> {
+  *listingLines(entries: EntrySequence): Generator<string> {
     this.flushTags();
     const s = this.statements;
     type LineRow = [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, dev: number, listing: string | null, facts: number];
@@ -508,7 +566,7 @@ export class LibraryStore {
       const end = Math.min(entries.length, i + RECORD_BATCH);
       let text = '';
       for (let k = i; k < end; k++) {
-        const entry = entries[k]!;
+        const entry = entries.at(k)!;
         if (at === page.length && more) {
           page = s.linePage.all(after) as LineRow[];
           at = 0;
@@ -577,6 +635,25 @@ export class LibraryStore {
   close(): void {
     this.flushTags();
   }
+}
+
+/** Pieces a kept reply is written in: few enough event-loop turns, small enough to interleave with other clients. */
+const REPLY_CHUNK_BYTES = 1 << 20;
+
+/** A reply read back whole, as views of it (no copy), each ending at a line's end. */
+function splitReply(reply: Buffer): Buffer[] {
+  const chunks: Buffer[] = [];
+  let at = 0;
+  while (at < reply.length) {
+    let end = Math.min(reply.length, at + REPLY_CHUNK_BYTES);
+    if (end < reply.length) {
+      const lf = reply.indexOf(10, end - 1);
+      end = lf === -1 ? reply.length : lf + 1;
+    }
+    chunks.push(reply.subarray(at, end));
+    at = end;
+  }
+  return chunks;
 }
 
 /** A listing record with the tags a listing shows, in the order recordOf puts them. */

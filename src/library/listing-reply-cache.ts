@@ -1,4 +1,4 @@
-import type { LibraryEntry } from './scan.js';
+import type { EntrySequence } from './packed-entries.js';
 
 /**
  * The largest LIST2 reply kept encoded. 100,000 files with their tags and hashes make about
@@ -15,16 +15,16 @@ export const MAX_CACHED_LISTING_BYTES = 64 * 2 ** 20;
  * same way, per snapshot, in LibraryIndex.
  */
 export class ListingReplyCache {
-  private entries: readonly LibraryEntry[] | undefined;
+  private entries: EntrySequence | undefined;
   private chunks: readonly Buffer[] | undefined;
 
   /** The reply of exactly this snapshot, if it is kept. */
-  get(entries: readonly LibraryEntry[]): readonly Buffer[] | undefined {
+  get(entries: EntrySequence): readonly Buffer[] | undefined {
     return this.entries === entries ? this.chunks : undefined;
   }
 
   /** Keeps a reply built whole with no database write in between (dropped past the bound). */
-  keep(entries: readonly LibraryEntry[], chunks: readonly Buffer[], bytes: number): void {
+  keep(entries: EntrySequence, chunks: readonly Buffer[], bytes: number): void {
     if (bytes > MAX_CACHED_LISTING_BYTES) return;
     this.entries = entries;
     this.chunks = chunks;

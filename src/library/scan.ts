@@ -1,6 +1,7 @@
 import fs, { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isAudioFileName } from './audio-extensions.js';
+import { PackedEntriesBuilder, type PackedEntries } from './packed-entries.js';
 
 /** One servable file. */
 export interface LibraryEntry {
@@ -38,10 +39,37 @@ const DEFAULT_MAX_DEPTH = 64;
  * `onSkip` call each) what cannot be read or named.
  */
 export async function scanLibrary(root: string, options: ScanOptions = {}): Promise<LibraryEntry[]> {
+  const entries: LibraryEntry[] = [];
+  await walkLibrary(root, options, (rel, abs, stats) => entries.push(entryOf(rel, abs, stats)));
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return entries;
+}
+
+/**
+ * scanLibrary's walk, its result packed (packed-entries.ts): no object per file is kept, so
+ * a rescan of 100,000 files holds about 13 MB instead of some 30 MB of entries beside the
+ * snapshot it is compared with.
+ */
+export async function scanLibraryPacked(root: string, options: ScanOptions = {}): Promise<PackedEntries> {
+  let builder: PackedEntriesBuilder | undefined;
+  const realRoot = await walkLibrary(root, options, (rel, _abs, stats) => builder!.add({ path: rel, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, dev: stats.dev }), (real) => {
+    builder = new PackedEntriesBuilder(real.endsWith(path.sep) ? real : real + path.sep);
+  });
+  if (!builder) throw new Error(`unreachable: ${realRoot} walked without a start`);
+  return builder.finish();
+}
+
+/** Walks the library, calling `onFile` for each audio file found (in no particular order); resolves to the resolved root. */
+async function walkLibrary(
+  root: string,
+  options: ScanOptions,
+  onFile: (rel: string, abs: string, stats: Stats) => void,
+  onStart?: (realRoot: string) => void,
+): Promise<string> {
   const onSkip = options.onSkip ?? (() => {});
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   const realRoot = await fsp.realpath(root);
-  const entries: LibraryEntry[] = [];
+  onStart?.(realRoot);
   const visitedDirs = new Set<string>();
 
   const insideRoot = (real: string): boolean => real === realRoot || real.startsWith(realRoot + path.sep);
@@ -109,14 +137,14 @@ export async function scanLibrary(root: string, options: ScanOptions = {}): Prom
           return;
         }
         if (stats.isDirectory()) addSubdir(abs, rel);
-        else if (stats.isFile() && isAudioFileName(name)) entries.push(entryOf(rel, abs, stats));
+        else if (stats.isFile() && isAudioFileName(name)) onFile(rel, abs, stats);
       }),
       STAT_CONCURRENCY,
     );
     await statEach(
       files,
       STAT_CONCURRENCY,
-      ([abs, rel], stats) => entries.push(entryOf(rel, abs, stats)),
+      ([abs, rel], stats) => onFile(rel, abs, stats),
       ([, rel], err) => onSkip(rel, `cannot stat (${errorCode(err)})`),
     );
     // Stats finish in any order; walk subdirectories in name order so that which of two
@@ -132,8 +160,7 @@ export async function scanLibrary(root: string, options: ScanOptions = {}): Prom
   }
 
   await walk(realRoot, '', 0);
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return entries;
+  return realRoot;
 }
 
 async function runLimited(tasks: (() => Promise<void>)[], limit: number): Promise<void> {

@@ -59,7 +59,7 @@ export function describeEntry(library: Library, entry: LibraryEntry): V2Entry {
 async function answerList2(ctx: V2Context): Promise<V2Outcome> {
   const { library, channel } = ctx;
   const index = library.current; // one snapshot for the whole reply
-  const entries = index.entries;
+  const entries = index.files; // packed: no object per file is made for a listing
   await channel.write(encodeV2Line(`OK ${entries.length}`));
   let bytes = 0;
   // Lines come encoded a thousand at a time: from the reply kept for this snapshot, or from

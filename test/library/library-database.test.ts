@@ -347,7 +347,7 @@ describe('schema migrations', () => {
       ],
     );
     assert.deepEqual(store.artists().map((a) => a.name), ['Ann', 'Bob', 'Cid', 'Various']);
-    const known = store.knownEntries('/music');
+    const known = [...store.knownEntries('/music')];
     assert.deepEqual(
       known.map((e) => e.path),
       ['a/1.mp3', 'a/2.mp3', 'a/3.mp3'],
