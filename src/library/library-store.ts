@@ -2,7 +2,9 @@ import type Database from 'better-sqlite3';
 import type { V2Entry } from '../protocol/index.js';
 import { ServerDatabase, type Migration, type OpenDatabaseOptions } from './database.js';
 import { ListingReplyCache, MAX_CACHED_LISTING_BYTES } from './listing-reply-cache.js';
-import { PackedEntries, PackedEntriesBuilder, type EntrySequence } from './packed-entries.js';
+import { randomBytes } from 'node:crypto';
+import { PackedEntriesBuilder, type EntrySequence, type PackedEntries } from './packed-entries.js';
+import { SavedListing, listingFile, readSavedSnapshot, removeSaved, snapshotFile, writeSaved } from './saved-snapshot.js';
 import type { LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
 import { limitTagText } from './tag-text-limit.js';
@@ -81,15 +83,6 @@ export const LIBRARY_MIGRATIONS: readonly Migration[] = [
       db.exec('CREATE INDEX files_stat ON files (path, size, mtime_ms, ctime_ms, inode, dev)');
     },
   },
-  {
-    version: 4,
-    description: 'the snapshot and its LIST2 reply, packed, as the last clean stop left them',
-    up(db) {
-      // Written at a clean stop, deleted before the first write that would make them
-      // stale: present means they say exactly what the files table says.
-      db.exec('CREATE TABLE library_snapshot (key TEXT PRIMARY KEY, value BLOB NOT NULL) STRICT');
-    },
-  },
 ];
 
 /**
@@ -138,6 +131,8 @@ export interface ArtistRow {
 
 /** Tag reads are written in one transaction per this many files (or per TAG_FLUSH_MS). */
 const TAG_BATCH = 500;
+/** library_meta's key for the saved snapshot's token (saved-snapshot.ts). */
+const SAVED_SNAPSHOT_KEY = 'saved_snapshot';
 const TAG_FLUSH_MS = 200;
 /** Paths looked up per query when building listing records. */
 const RECORD_BATCH = 1000;
@@ -176,7 +171,7 @@ export class LibraryStore {
   private readonly listingCache = new ListingReplyCache();
   /** Counts the writes that change what a listing says, so a reply built across one is not kept. */
   private listingWrites = 0;
-  /** library_snapshot holds the snapshot of the last clean stop (until the next write). */
+  /** The database holds the token of a saved snapshot (saved-snapshot.ts), valid until the next write. */
   private snapshotSaved: boolean;
 
   constructor(database: ServerDatabase) {
@@ -226,10 +221,7 @@ export class LibraryStore {
       meta: db.prepare('SELECT value FROM library_meta WHERE key = ?').pluck(),
       putMeta: db.prepare('INSERT INTO library_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       count: db.prepare('SELECT count(*) FROM files').pluck(),
-      savedSnapshot: db.prepare('SELECT value FROM library_snapshot WHERE key = ?').pluck(),
-      saveSnapshot: db.prepare('INSERT INTO library_snapshot (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      anySavedSnapshot: db.prepare('SELECT 1 FROM library_snapshot LIMIT 1').pluck(),
-      dropSnapshot: db.prepare('DELETE FROM library_snapshot'),
+      forgetSnapshot: db.prepare(`DELETE FROM library_meta WHERE key = '${SAVED_SNAPSHOT_KEY}'`),
       tagged: db.prepare('SELECT count(*) FROM files WHERE tags_read = 1').pluck(),
       track: db.prepare('SELECT id, path, title, artist, album, album_id, artist_id FROM files WHERE path = ?'),
       trackById: db.prepare('SELECT id, path, title, artist, album, album_id, artist_id FROM files WHERE id = ?'),
@@ -243,7 +235,7 @@ export class LibraryStore {
          ORDER BY path LIMIT @limit`,
       ),
     };
-    this.snapshotSaved = this.statements.anySavedSnapshot.get() !== undefined;
+    this.snapshotSaved = this.statements.meta.get(SAVED_SNAPSHOT_KEY) !== undefined;
   }
 
   /**
@@ -255,11 +247,11 @@ export class LibraryStore {
   knownEntries(root: string): PackedEntries {
     const prefix = root.endsWith('/') ? root : root + '/';
     if (this.statements.meta.get('root') !== root) return new PackedEntriesBuilder(prefix).finish();
-    const saved = this.snapshotSaved ? (this.statements.savedSnapshot.get('files') as Buffer | undefined) : undefined;
-    const packed = saved && PackedEntries.decode(prefix, saved);
-    if (packed) {
-      const listing = this.statements.savedSnapshot.get('listing') as Buffer | undefined;
-      if (listing) this.listingCache.keep(packed, splitReply(listing), listing.length);
+    const token = this.snapshotSaved ? (this.statements.meta.get(SAVED_SNAPSHOT_KEY) as string | undefined) : undefined;
+    const packed = token === undefined ? undefined : readSavedSnapshot(snapshotFile(this.database.file), token, prefix);
+    if (token !== undefined && packed) {
+      const listing = SavedListing.open(listingFile(this.database.file), token);
+      if (listing) this.listingCache.keepReadable(packed, (mayReuse) => listing.pieces(mayReuse), () => listing.close());
       return packed;
     }
     // Row by row into the packed form: no object per file, no array of rows. SQLite orders
@@ -280,26 +272,29 @@ export class LibraryStore {
   saveSnapshot(files: PackedEntries): void {
     if (this.database.file === ':memory:' || !this.db.open) return;
     this.flushTags();
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    for (const chunk of this.listingReply(files)) {
-      chunks.push(chunk);
-      bytes += chunk.length;
+    if (this.snapshotSaved) return; // nothing was written since the saved one: it still holds
+
+    const token = randomBytes(16).toString('hex');
+    try {
+      writeSaved(snapshotFile(this.database.file), token, [files.encode()]);
+      writeSaved(listingFile(this.database.file), token, this.listingReply(files));
+    } catch {
+      removeSaved(this.database.file); // a full disk, say: the next start reads the rows
+      return;
     }
-    const s = this.statements;
-    this.db.transaction(() => {
-      s.dropSnapshot.run();
-      s.saveSnapshot.run('files', files.encode());
-      if (bytes <= MAX_CACHED_LISTING_BYTES) s.saveSnapshot.run('listing', Buffer.concat(chunks, bytes));
-    })();
+    this.statements.putMeta.run(SAVED_SNAPSHOT_KEY, token);
     this.snapshotSaved = true;
   }
 
-  /** Before any write that changes the files or what a listing says: the saved snapshot goes first. */
+  /**
+   * Before (or in the transaction of) any write that changes the files or what a listing
+   * says: the database forgets the saved snapshot's token, so the files are never read again.
+   */
   private forgetSavedSnapshot(): void {
     if (!this.snapshotSaved) return;
-    this.statements.dropSnapshot.run();
+    this.statements.forgetSnapshot.run();
     this.snapshotSaved = false;
+    removeSaved(this.database.file);
   }
 
   /**
@@ -312,8 +307,8 @@ export class LibraryStore {
     const counts: ReconcileCounts = { files: entries.length, added: 0, changed: 0, renamed: 0, removed: 0 };
     const s = this.statements;
     this.flushTags();
-    this.forgetSavedSnapshot();
     this.db.transaction(() => {
+      this.forgetSavedSnapshot();
       const known = new Map<string, StatRow>();
       for (const row of s.allStats.all() as StatRow[]) known.set(row[1], row);
       const fresh: LibraryEntry[] = [];
@@ -409,10 +404,10 @@ export class LibraryStore {
     if (this.pendingTags.size === 0 || !this.db.open) return;
     const batch = [...this.pendingTags.values()];
     this.pendingTags.clear();
-    this.forgetSavedSnapshot();
     this.listingChanged();
     const s = this.statements;
     this.db.transaction(() => {
+      this.forgetSavedSnapshot();
       for (const { identity, tags } of batch) {
         // Album artist first: a compilation is one album, not one per track artist.
         const albumArtist = tags.albumArtist ?? tags.artist;
@@ -491,11 +486,11 @@ export class LibraryStore {
    * the cached reply when neither the snapshot nor the database changed since it was built,
    * else read from the database (listingLines) and kept if no write landed meanwhile.
    */
-  *listingReply(entries: EntrySequence): Generator<Buffer> {
+  *listingReply(entries: EntrySequence, mayReuse: () => boolean = () => false): Generator<Buffer> {
     this.flushTags(); // tags read but not yet written belong in the reply
     const cached = this.listingCache.get(entries);
     if (cached) {
-      yield* cached;
+      yield* cached(mayReuse);
       return;
     }
     const writesBefore = this.listingWrites;
@@ -635,25 +630,6 @@ export class LibraryStore {
   close(): void {
     this.flushTags();
   }
-}
-
-/** Pieces a kept reply is written in: few enough event-loop turns, small enough to interleave with other clients. */
-const REPLY_CHUNK_BYTES = 1 << 20;
-
-/** A reply read back whole, as views of it (no copy), each ending at a line's end. */
-function splitReply(reply: Buffer): Buffer[] {
-  const chunks: Buffer[] = [];
-  let at = 0;
-  while (at < reply.length) {
-    let end = Math.min(reply.length, at + REPLY_CHUNK_BYTES);
-    if (end < reply.length) {
-      const lf = reply.indexOf(10, end - 1);
-      end = lf === -1 ? reply.length : lf + 1;
-    }
-    chunks.push(reply.subarray(at, end));
-    at = end;
-  }
-  return chunks;
 }
 
 /** A listing record with the tags a listing shows, in the order recordOf puts them. */

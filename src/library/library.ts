@@ -241,10 +241,11 @@ export class Library {
 
   /**
    * A snapshot's LIST2 reply body, encoded, in chunks of a thousand lines: kept once built,
-   * until the snapshot or the database changes (listing-reply-cache.ts).
+   * until the snapshot or the database changes (listing-reply-cache.ts). `mayReuse()` says
+   * when the consumer has let go of the last chunk (a reply read from a file reuses it).
    */
-  *listingReply(entries: EntrySequence): Generator<Buffer> {
-    yield* this.store.listingReply(entries);
+  *listingReply(entries: EntrySequence, mayReuse?: () => boolean): Generator<Buffer> {
+    yield* this.store.listingReply(entries, mayReuse);
     this.pendingReconcile?.(); // a listing went out whole: the reconciling scan may start
   }
 
@@ -338,7 +339,8 @@ export class Library {
         this.options.onScanStart?.({ full });
         const directories = new Map<string, string>();
         const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(this.options.onSkip ? { onSkip: this.options.onSkip } : {}) };
-        const next = new LibraryIndex(await scanLibraryPacked(this.root, scanOptions));
+        const before = this.current.files;
+        const next = new LibraryIndex(await scanLibraryPacked(this.root, scanOptions, before instanceof PackedEntries ? before : undefined));
         this.watchDirectories(directories);
         const previous = this.current;
         // The database holds what `previous` shows: an unchanged scan has nothing to write.

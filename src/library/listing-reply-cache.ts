@@ -16,23 +16,38 @@ export const MAX_CACHED_LISTING_BYTES = 64 * 2 ** 20;
  */
 export class ListingReplyCache {
   private entries: EntrySequence | undefined;
-  private chunks: readonly Buffer[] | undefined;
+  private reply: ((mayReuse: () => boolean) => Iterable<Buffer>) | undefined;
+  private release: (() => void) | undefined;
 
   /** The reply of exactly this snapshot, if it is kept. */
-  get(entries: EntrySequence): readonly Buffer[] | undefined {
-    return this.entries === entries ? this.chunks : undefined;
+  get(entries: EntrySequence): ((mayReuse: () => boolean) => Iterable<Buffer>) | undefined {
+    return this.entries === entries ? this.reply : undefined;
   }
 
   /** Keeps a reply built whole with no database write in between (dropped past the bound). */
   keep(entries: EntrySequence, chunks: readonly Buffer[], bytes: number): void {
     if (bytes > MAX_CACHED_LISTING_BYTES) return;
+    this.drop();
     this.entries = entries;
-    this.chunks = chunks;
+    this.reply = () => chunks;
+  }
+
+  /**
+   * Keeps a reply that is read from elsewhere (a file) each time, into memory it may reuse
+   * once `mayReuse()` says the last piece was let go of; `release` when dropped.
+   */
+  keepReadable(entries: EntrySequence, reply: (mayReuse: () => boolean) => Iterable<Buffer>, release: () => void): void {
+    this.drop();
+    this.entries = entries;
+    this.reply = reply;
+    this.release = release;
   }
 
   /** Forgets the reply: what it says is no longer what the database says. */
   drop(): void {
+    this.release?.();
     this.entries = undefined;
-    this.chunks = undefined;
+    this.reply = undefined;
+    this.release = undefined;
   }
 }

@@ -101,6 +101,13 @@ export class PackedEntries implements EntrySequence {
     return { path, absolutePath: this.prefix + path, size: s[k]!, mtimeMs: s[k + 1]!, ctimeMs: s[k + 2]!, ino: s[k + 3]!, dev: s[k + 4]! };
   }
 
+  /** True when file `i` has exactly this stat. */
+  sameStatAt(i: number, stat: Pick<LibraryEntry, 'size' | 'mtimeMs' | 'ctimeMs' | 'ino' | 'dev'>): boolean {
+    const s = this.stats;
+    const k = i * STATS_PER_FILE;
+    return s[k] === stat.size && s[k + 1] === stat.mtimeMs && s[k + 2] === stat.ctimeMs && s[k + 3] === stat.ino && s[k + 4] === stat.dev;
+  }
+
   /** Each entry in order, made as it is reached. */
   *[Symbol.iterator](): Generator<LibraryEntry> {
     for (let i = 0; i < this.length; i++) yield this.at(i)!;

@@ -46,17 +46,44 @@ export async function scanLibrary(root: string, options: ScanOptions = {}): Prom
 }
 
 /**
- * scanLibrary's walk, its result packed (packed-entries.ts): no object per file is kept, so
- * a rescan of 100,000 files holds about 13 MB instead of some 30 MB of entries beside the
- * snapshot it is compared with.
+ * scanLibrary's walk, its result packed (packed-entries.ts). Given the `previous` snapshot,
+ * each file found is compared with it as it comes, and while every one matches nothing is
+ * kept: an unchanged library gives `previous` itself back, having held no second snapshot
+ * (100,000 files: about 30 MB of entries before, or 13 MB packed). The first difference
+ * starts a new snapshot, seeded with the files matched so far.
  */
-export async function scanLibraryPacked(root: string, options: ScanOptions = {}): Promise<PackedEntries> {
+export async function scanLibraryPacked(root: string, options: ScanOptions = {}, previous?: PackedEntries): Promise<PackedEntries> {
+  let prefix = '';
   let builder: PackedEntriesBuilder | undefined;
-  const realRoot = await walkLibrary(root, options, (rel, _abs, stats) => builder!.add({ path: rel, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, dev: stats.dev }), (real) => {
-    builder = new PackedEntriesBuilder(real.endsWith(path.sep) ? real : real + path.sep);
-  });
-  if (!builder) throw new Error(`unreachable: ${realRoot} walked without a start`);
-  return builder.finish();
+  const seen = previous ? new Uint8Array(previous.length) : undefined;
+  let matched = 0;
+  const diverge = (): PackedEntriesBuilder => {
+    builder = new PackedEntriesBuilder(prefix);
+    if (previous && seen) for (let i = 0; i < previous.length; i++) if (seen[i] === 1) builder.add(previous.at(i)!);
+    return builder;
+  };
+  await walkLibrary(
+    root,
+    options,
+    (rel, _abs, stats) => {
+      if (!builder) {
+        const i = previous!.indexOf(rel);
+        if (i !== -1 && seen![i] === 0 && previous!.sameStatAt(i, stats)) {
+          seen![i] = 1;
+          matched++;
+          return;
+        }
+        diverge();
+      }
+      builder!.add({ path: rel, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs, ino: stats.ino, dev: stats.dev });
+    },
+    (real) => {
+      prefix = real.endsWith(path.sep) ? real : real + path.sep;
+      if (!previous || previous.prefix !== prefix) builder = new PackedEntriesBuilder(prefix);
+    },
+  );
+  if (!builder && matched === previous!.length) return previous!;
+  return (builder ?? diverge()).finish(); // without `builder`: files vanished, none changed or came
 }
 
 /** Walks the library, calling `onFile` for each audio file found (in no particular order); resolves to the resolved root. */

@@ -64,7 +64,7 @@ async function answerList2(ctx: V2Context): Promise<V2Outcome> {
   let bytes = 0;
   // Lines come encoded a thousand at a time: from the reply kept for this snapshot, or from
   // the library database (and then kept), never from a copy of every record in memory.
-  for (const buf of library.listingReply(entries)) {
+  for (const buf of library.listingReply(entries, () => channel.pendingBytes === 0)) {
     if (channel.closed) break;
     bytes += buf.length;
     await channel.write(buf);
