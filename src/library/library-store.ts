@@ -632,6 +632,14 @@ export class LibraryStore {
   }
 }
 
+/**
+ * The listing record of a file as `identity` describes it, with `tags` read under that same
+ * identity (never under another: a record pairs facts of one version of the file).
+ */
+export function listingRecord(identity: FileIdentity, tags: AudioTags): V2Entry {
+  return withTags({ path: identity.path, size: identity.size, mtime: Math.round(identity.mtimeMs) }, tags);
+}
+
 /** A listing record with the tags a listing shows, in the order recordOf puts them. */
 function withTags(record: V2Entry, tags: AudioTags): V2Entry {
   if (tags.title !== undefined) record.title = limitTagText(tags.title);

@@ -213,6 +213,28 @@ export class Library {
   }
 
   /**
+   * What INFO tells of a file: its hash and tags, both of the file as it is now. The file is
+   * opened and stat'ed first, and both facts are looked up (or computed) under that stat:
+   * a file changed since the snapshot (while the server was down, say, before the
+   * reconciling scan has seen it) is described afresh, never with the snapshot's tags
+   * beside a hash of the new content.
+   */
+  async describeNow(entry: LibraryEntry): Promise<{ identity: LibraryEntry; sha256: string; tags: AudioTags }> {
+    const { handle, stat } = await this.openFile(entry);
+    let identity: LibraryEntry;
+    let sha256: string;
+    try {
+      const { size, mtimeMs, ctimeMs, ino, dev } = stat;
+      identity = { path: entry.path, absolutePath: entry.absolutePath, size, mtimeMs, ctimeMs, ino, dev };
+      sha256 = await this.hashes.obtain(identity, () => sha256OfOpenFile(handle));
+    } finally {
+      await handle.close();
+    }
+    const tags = await this.readTags(identity);
+    return { identity, sha256, tags };
+  }
+
+  /**
    * The tags of a file, from the database or read once (on a worker thread). A read that
    * could not be made (the library closed meanwhile, or the file could not be opened safely)
    * gives no tags and keeps nothing: a read cut short must not be kept as "no tags".

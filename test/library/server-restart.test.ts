@@ -138,3 +138,26 @@ test('a real server killed with kill -9 gets the full integrity check at its nex
   assert.equal(listed.length, 20);
   assert.ok(listed.every((r) => r.codec), 'every record listed with its tags');
 });
+
+test('INFO at once after a restart, on a file changed while the server was down: tags and hash are both of the new content', { timeout: 120_000 }, async () => {
+  const root = await harness.library();
+  const paths = await writeTaggedLibrary(root, 1);
+  const dataDir = path.join(await harness.tempDir(), 'data');
+  const first = await start(root, dataDir);
+  await first.waitForLog(/tags read from 10 files/);
+  const [target, other] = paths.filter((p) => p.endsWith('.flac')) as [string, string];
+  const before = await first.info(target);
+  await first.stop();
+
+  // Other content, other tags, under the same name.
+  fs.copyFileSync(path.join(root, other), path.join(root, target));
+  const fresh = await freshListingTags(path.join(root, target));
+  assert.notDeepEqual(fresh, listingTags(before), 'the new content has other tags');
+
+  const second = await start(root, dataDir);
+  const info = await second.info(target);
+  assert.doesNotMatch(second.log, /scan ended/, 'asked before the reconciling scan saw the change');
+  assert.equal(info.sha256, await sha256OfFile(path.join(root, target)));
+  assert.deepEqual(listingTags(info), fresh, 'the tags are the new file\'s, not the ones stored for the old');
+  assert.equal(info.size, fs.statSync(path.join(root, target)).size);
+});
