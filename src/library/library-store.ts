@@ -354,6 +354,12 @@ export class LibraryStore {
     return counts;
   }
 
+  /** Paths whose tags have not been read under their current stat, one at a time. */
+  *untaggedPathsIterator(): Generator<string> {
+    this.flushTags();
+    yield* this.statements.untagged.iterate() as IterableIterator<string>;
+  }
+
   /** Paths whose tags have not been read under their current stat. */
   untaggedPaths(): Set<string> {
     this.flushTags();

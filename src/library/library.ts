@@ -296,33 +296,53 @@ export class Library {
       if (this.closed) return;
       // The database says which files lack tags for their current stat: after a restart,
       // only those changed, added, or left unread by a crash.
-      const untagged = full ? undefined : this.store.untaggedPaths();
-      // Only the files to read become objects: after a restart that is none, or a few.
-      const todo: LibraryEntry[] = [];
-      for (let i = 0; i < index.files.length; i++) {
-        const entry = index.files.at(i)!;
-        if (!untagged || untagged.has(entry.path)) todo.push(entry);
-      }
+      // One flag per file of the snapshot, and each entry made only when its turn comes:
+      // a first pass over 100,000 files holds no list of them (objects or paths) meanwhile.
+      const files = index.files;
+      const todo = full ? undefined : this.untaggedPositions(files);
+      const count = todo ? todo.count : files.length;
       const started = performance.now();
       let next = 0;
       const lane = async (): Promise<void> => {
-        while (next < todo.length) {
+        for (;;) {
           // Tags wait while a scan runs: both compete for the disk and the event loop, and
           // the scan is what keeps the listing true.
           while (this.scanning) await this.scanning.catch(() => undefined);
           if (this.closed) return;
-          const entry = todo[next++]!;
+          while (next < files.length && todo && todo.flags[next] === 0) next++;
+          if (next >= files.length) return;
+          const entry = files.at(next++)!;
           await (full ? this.tags.refresh(entry, () => this.readTagsFromFile(entry)) : this.readTags(entry)).catch(() => undefined);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(TAG_READ_CONCURRENCY, todo.length) }, lane));
+      await Promise.all(Array.from({ length: Math.min(TAG_READ_CONCURRENCY, count) }, lane));
       if (this.closed) return;
       this.store.flushTags();
       // Albums and artists go only once every file's tags are known again, so one whose
       // files were merely touched keeps its id.
       if (this.current === index) this.store.dropOrphans();
-      if (todo.length > 0) this.options.onTagPassEnd?.({ files: todo.length, ms: performance.now() - started });
+      if (count > 0) this.options.onTagPassEnd?.({ files: count, ms: performance.now() - started });
     })();
+  }
+
+  /** Which files of `files` the database has no tags for under their stat: a flag per position. */
+  private untaggedPositions(files: EntrySequence): { flags: Uint8Array; count: number } {
+    const flags = new Uint8Array(files.length);
+    let count = 0;
+    let byPath: Map<string, number> | undefined;
+    for (const path of this.store.untaggedPathsIterator()) {
+      let i: number;
+      if (files instanceof PackedEntries) i = files.indexOf(path);
+      else {
+        byPath ??= new Map(Array.from({ length: files.length }, (_, k) => [files.at(k)!.path, k]));
+        i = byPath.get(path) ?? -1;
+      }
+      if (i !== -1 && flags[i] === 0) {
+        flags[i] = 1;
+        count++;
+      }
+    }
+    return { flags, count };
   }
 
   /**
