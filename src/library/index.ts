@@ -12,6 +12,7 @@ export * from './database.js';
 export * from './library-store.js';
 export * from './listing-reply-cache.js';
 export * from './packed-entries.js';
+export * from './saved-snapshot.js';
 export * from './tag-text-limit.js';
 export * from './catalog-queries.js';
 export * from './folder-view.js';

@@ -61,6 +61,9 @@ export function readSavedSnapshot(file: string, token: string, prefix: string): 
 export class SavedListing implements Iterable<Buffer> {
   private fd: number | undefined;
   private readonly length: number;
+  /** Replies being sent now: a close waits for them (a write during a listing drops the cache). */
+  private readers = 0;
+  private closing = false;
 
   private constructor(fd: number, length: number) {
     this.fd = fd;
@@ -97,20 +100,33 @@ export class SavedListing implements Iterable<Buffer> {
    * says the consumer has let go of it (the socket wrote it out), else a fresh one is
    * taken: a 30 MB reply then costs one megabyte, not thirty waiting for the collector.
    */
-  *pieces(mayReuse: () => boolean): Generator<Buffer> {
-    let buffer: Buffer | undefined;
-    for (let at = 0; at < this.length; ) {
-      if (this.fd === undefined) throw new Error('the saved listing was closed while it was being sent');
-      if (!buffer || !mayReuse()) buffer = Buffer.allocUnsafe(READ_BYTES);
-      const piece = buffer.subarray(0, Math.min(READ_BYTES, this.length - at));
-      const read = fs.readSync(this.fd, piece, 0, piece.length, HEADER_BYTES + at);
-      if (read !== piece.length) throw new Error('the saved listing is shorter than it was');
-      at += read;
-      yield piece;
+  *pieces(mayReuse: () => boolean, pieceBytes = READ_BYTES): Generator<Buffer> {
+    if (this.fd === undefined || this.closing) throw new Error('the saved listing is closed');
+    const fd = this.fd;
+    this.readers++;
+    try {
+      let buffer: Buffer | undefined;
+      for (let at = 0; at < this.length; ) {
+        if (!buffer || !mayReuse()) buffer = Buffer.allocUnsafe(pieceBytes);
+        const piece = buffer.subarray(0, Math.min(pieceBytes, this.length - at));
+        const read = fs.readSync(fd, piece, 0, piece.length, HEADER_BYTES + at);
+        if (read !== piece.length) throw new Error('the saved listing is shorter than it was');
+        at += read;
+        yield piece;
+      }
+    } finally {
+      this.readers--;
+      if (this.closing && this.readers === 0) this.closeNow();
     }
   }
 
+  /** Closes the file now, or once the replies being sent from it are done. */
   close(): void {
+    this.closing = true;
+    if (this.readers === 0) this.closeNow();
+  }
+
+  private closeNow(): void {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
   }

@@ -7,9 +7,11 @@ import {
   Library,
   LibraryIndex,
   PackedEntries,
+  SavedListing,
   openLibraryDatabase,
   scanLibrary,
   scanLibraryPacked,
+  writeSaved,
   type LibraryEntry,
 } from '../../src/library/index.js';
 import { TestHarness, writeFiles } from '../support/server-harness.js';
@@ -187,5 +189,29 @@ describe('the saved snapshot', () => {
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(scans.length, 1, 'the scan started once the listing was out');
     assert.ok(scans[0]! >= listed);
+  });
+});
+
+describe('a saved LIST2 reply', () => {
+  test('a reply being sent is sent whole even when the cache drops the file meanwhile (a write during a listing)', async () => {
+    const dir = await harness.tempDir();
+    const file = path.join(dir, 'reply.list2');
+    const body = Buffer.from(Array.from({ length: 500 }, (_, i) => `{"path":"f${i}.mp3"}\r\n`).join(''));
+    writeSaved(file, 'a'.repeat(32), [body.subarray(0, 100), body.subarray(100)]);
+    assert.equal(SavedListing.open(file, 'b'.repeat(32)), undefined, 'another token: not ours');
+    const listing = SavedListing.open(file, 'a'.repeat(32))!;
+    assert.equal(listing.bytes, body.length);
+    const pieces: Buffer[] = [];
+    let closed = false;
+    for (const piece of listing.pieces(() => false, 1024)) {
+      pieces.push(Buffer.from(piece));
+      if (!closed) {
+        listing.close(); // what a tag or hash write does to the kept reply
+        closed = true;
+      }
+    }
+    assert.ok(pieces.length > 2);
+    assert.ok(Buffer.concat(pieces).equals(body), 'the whole reply, as saved');
+    assert.throws(() => [...listing], /closed/, 'a new reply is not sent from a dropped file');
   });
 });
