@@ -136,14 +136,14 @@ async function main(): Promise<void> {
     }
     // One handle for the library, the accounts and the user data (Subsonic's stars,
     // playlists...), all migrated at open.
-    database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message), components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS, [USERDATA_COMPONENT]: USERDATA_MIGRATIONS } });
+    database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message), onIntegrityCheck: (message) => log.warn(message), components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS, [USERDATA_COMPONENT]: USERDATA_MIGRATIONS } });
     return database;
   };
 
   library = await Library.open(root, {
     rescanIntervalMs,
     onSkip: (path, reason) => log.warn(`skipped ${JSON.stringify(path)}: ${reason}`),
-    onChange: (index, previous) => log.info(`library rescanned: ${index.entries.length} files (was ${previous.entries.length})`),
+    onChange: (index, previous) => log.info(`library rescanned: ${index.size} files (was ${previous.size})`),
     onScanError: (err) => log.warn(`rescan failed: ${(err as Error).message ?? err}`),
     onTagError: (err) => log.warn(`tags: ${err.message}`),
     database: openDatabase,
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   }
   web = await startWeb();
   const where = address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
-  const count = library.current.entries.length;
+  const count = library.current.size;
   log.warn(`as-server: serving ${count} file${count === 1 ? '' : 's'} from ${root} on ${where} (database ${database?.file})${process.stdin.isTTY ? ' (q + Enter to stop)' : ''}`);
   for (const line of await security.describe()) log.warn(`as-server: ${line}`);
 

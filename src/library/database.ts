@@ -7,6 +7,14 @@ import { AudioStreamError } from '../protocol/index.js';
 export const DATABASE_FILE_NAME = 'library.sqlite';
 
 /**
+ * Beside the database, written after a clean close and removed at open: its presence says
+ * the last run closed the file whole (WAL checkpointed and gone), so the O(database)
+ * integrity check can be skipped. A run that dies (kill -9, a crash, power loss) leaves no
+ * mark, and the next open checks every page.
+ */
+export const CLEAN_CLOSE_MARK_SUFFIX = '.closed-cleanly';
+
+/**
  * Marks the file as ours in its header (`PRAGMA application_id`, bytes 68-71): "ASDB". A
  * SQLite file with any other id and tables in it belongs to something else and is never
  * written to.
@@ -40,6 +48,11 @@ export interface OpenDatabaseOptions {
   components?: Readonly<Record<string, readonly Migration[]>>;
   /** For tests: the clock used for the moved-aside file's date. */
   now?: () => Date;
+  /**
+   * One line for the log when the file was not closed cleanly last time and its every page
+   * is checked (`PRAGMA quick_check`), with the outcome and how long it took.
+   */
+  onIntegrityCheck?: (message: string) => void;
 }
 
 /** A component's schema on disk is newer than this program knows: it must not be touched. */
@@ -123,11 +136,15 @@ export class ServerDatabase {
     } catch (err) {
       throw unavailable(`cannot create the database file ${file}`, err);
     }
+    // The mark is taken away before anything else: whatever happens from here on (a crash
+    // mid-open included), the next open finds none and checks.
+    const closedCleanly = takeCleanCloseMark(file);
+    checkLength(file);
     const db = new Database(file);
     try {
       db.pragma(CACHE_SIZE); // before the integrity check reads every page
       const database = new ServerDatabase(db, file);
-      database.check();
+      database.check(closedCleanly, options.onIntegrityCheck);
       database.checkComponents(options.components ?? {});
       database.initialise();
       for (const [name, migrations] of Object.entries(options.components ?? {})) database.migrate(name, migrations);
@@ -138,8 +155,12 @@ export class ServerDatabase {
     }
   }
 
-  /** Fails on a file that is not a sound database of ours (before anything is written). */
-  private check(): void {
+  /**
+   * Fails on a file that is not a sound database of ours (before anything is written). Every
+   * page is read only when the last run did not close the file cleanly: after a clean close
+   * the file was whole (and its length was checked against its header just before).
+   */
+  private check(closedCleanly: boolean, onIntegrityCheck: ((message: string) => void) | undefined): void {
     // Reading the header fails with SQLITE_NOTADB on a file that is not SQLite at all.
     const applicationId = this.db.pragma('application_id', { simple: true }) as number;
     const userVersion = this.db.pragma('user_version', { simple: true }) as number;
@@ -148,9 +169,14 @@ export class ServerDatabase {
       throw new ForeignDatabaseError(`application id ${applicationId}, ${tables} schema objects`);
     }
     if (userVersion > FORMAT_VERSION) throw new NewerSchemaError(`format version ${userVersion}, this program knows ${FORMAT_VERSION}`);
-    // A truncated or damaged file often opens fine and fails on the pages it lacks: look at
-    // every page once now rather than fail mid-service.
+    if (closedCleanly || tables === 0) return;
+    // A file left by a run that died may be damaged (a disk that lied about a flush, a
+    // power loss): it often opens fine and fails on the pages it lacks, so every page is
+    // looked at once now rather than failing mid-service.
+    const started = performance.now();
     const problems = this.db.pragma('quick_check(1)', { simple: true });
+    const ms = Math.round(performance.now() - started);
+    onIntegrityCheck?.(`database ${this.file} was not closed cleanly: integrity check (quick_check) ${problems === 'ok' ? 'passed' : 'failed'} in ${ms} ms`);
     if (problems !== 'ok') throw new DamagedDatabaseError(`integrity check: ${String(problems)}`);
   }
 
@@ -212,10 +238,76 @@ export class ServerDatabase {
     }
   }
 
+  /**
+   * Closes the file (SQLite checkpoints the WAL into it and removes the WAL) and then marks it
+   * closed cleanly, so the next open can skip the full integrity check.
+   */
   close(): void {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.db.close();
+    if (this.file === ':memory:') return;
+    // Only a file without a WAL beside it is whole on its own; if the checkpoint could not
+    // finish (another connection still had it open), no mark: the next open checks.
+    if (fs.existsSync(this.file + '-wal')) return;
+    try {
+      fs.writeFileSync(this.file + CLEAN_CLOSE_MARK_SUFFIX, '', { mode: 0o600 });
+    } catch {
+      // Without the mark the next open merely checks every page.
+    }
   }
 }
+
+/** True when the last run left its clean-close mark; the mark is removed either way. */
+function takeCleanCloseMark(file: string): boolean {
+  const mark = file + CLEAN_CLOSE_MARK_SUFFIX;
+  try {
+    fs.unlinkSync(mark);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw unavailable(`cannot remove ${mark}`, err);
+  }
+  // The removal must reach the disk before the file is written to: a power loss that
+  // brought the mark back would skip the check of a file that was being written.
+  try {
+    const dir = fs.openSync(path.dirname(file), 'r');
+    try {
+      fs.fsyncSync(dir);
+    } finally {
+      fs.closeSync(dir);
+    }
+  } catch {
+    return false; // not made durable: check the file as if the mark had not been there
+  }
+  return true;
+}
+
+/**
+ * The cheap truncation check, made at every open: the header says how many pages the main
+ * file holds (valid when its "version valid for" field matches the change counter), and a
+ * file shorter than that lost its tail. A WAL may hold pages beyond that count, never fewer.
+ */
+function checkLength(file: string): void {
+  let header: Buffer;
+  let size: number;
+  const fd = fs.openSync(file, 'r');
+  try {
+    size = fs.fstatSync(fd).size;
+    header = Buffer.alloc(100);
+    if (fs.readSync(fd, header, 0, 100, 0) < 100) return; // empty (new) or too short: SQLite itself refuses a short one
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (!header.subarray(0, 16).equals(SQLITE_MAGIC)) return; // not SQLite: opening it says so
+  const rawPageSize = header.readUInt16BE(16);
+  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
+  const pages = header.readUInt32BE(28);
+  const changeCounter = header.readUInt32BE(24);
+  const validFor = header.readUInt32BE(92);
+  if (validFor !== changeCounter || pages === 0) return;
+  if (size < pages * pageSize) throw new DamagedDatabaseError(`the file is ${size} bytes, its header says ${pages} pages of ${pageSize} (truncated)`);
+}
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
 /** Renames the file and its WAL companions to `<name>.<reason>-<date>`; returns the new name. */
 function setAside(file: string, reason: SetAsideReason, now: Date): string {

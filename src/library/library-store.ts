@@ -1,6 +1,10 @@
 import type Database from 'better-sqlite3';
 import type { V2Entry } from '../protocol/index.js';
 import { ServerDatabase, type Migration, type OpenDatabaseOptions } from './database.js';
+import { ListingReplyCache, MAX_CACHED_LISTING_BYTES } from './listing-reply-cache.js';
+import { randomBytes } from 'node:crypto';
+import { PackedEntriesBuilder, type EntrySequence, type PackedEntries } from './packed-entries.js';
+import { SavedListing, listingFile, readSavedSnapshot, removeSaved, snapshotFile, writeSaved } from './saved-snapshot.js';
 import type { LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
 import { limitTagText } from './tag-text-limit.js';
@@ -127,6 +131,8 @@ export interface ArtistRow {
 
 /** Tag reads are written in one transaction per this many files (or per TAG_FLUSH_MS). */
 const TAG_BATCH = 500;
+/** library_meta's key for the saved snapshot's token (saved-snapshot.ts). */
+const SAVED_SNAPSHOT_KEY = 'saved_snapshot';
 const TAG_FLUSH_MS = 200;
 /** Paths looked up per query when building listing records. */
 const RECORD_BATCH = 1000;
@@ -161,6 +167,12 @@ export class LibraryStore {
   private readonly artistIds = new Map<string, number>();
   private readonly albumIds = new Map<string, number>();
   private readonly statements;
+  /** The encoded LIST2 reply of the last snapshot listed, dropped by every write that shows in one. */
+  private readonly listingCache = new ListingReplyCache();
+  /** Counts the writes that change what a listing says, so a reply built across one is not kept. */
+  private listingWrites = 0;
+  /** The database holds the token of a saved snapshot (saved-snapshot.ts), valid until the next write. */
+  private snapshotSaved: boolean;
 
   constructor(database: ServerDatabase) {
     this.database = database;
@@ -209,6 +221,7 @@ export class LibraryStore {
       meta: db.prepare('SELECT value FROM library_meta WHERE key = ?').pluck(),
       putMeta: db.prepare('INSERT INTO library_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       count: db.prepare('SELECT count(*) FROM files').pluck(),
+      forgetSnapshot: db.prepare(`DELETE FROM library_meta WHERE key = '${SAVED_SNAPSHOT_KEY}'`),
       tagged: db.prepare('SELECT count(*) FROM files WHERE tags_read = 1').pluck(),
       track: db.prepare('SELECT id, path, title, artist, album, album_id, artist_id FROM files WHERE path = ?'),
       trackById: db.prepare('SELECT id, path, title, artist, album, album_id, artist_id FROM files WHERE id = ?'),
@@ -222,26 +235,66 @@ export class LibraryStore {
          ORDER BY path LIMIT @limit`,
       ),
     };
+    this.snapshotSaved = this.statements.meta.get(SAVED_SNAPSHOT_KEY) !== undefined;
   }
 
   /**
-   * The files as the database last knew them, sorted as a scan sorts them, for `root`; empty
-   * when the database was made for another library (its rows are replaced by the first scan).
+   * The files as the database last knew them, packed, sorted as a scan sorts them, for
+   * `root`; empty when the database was made for another library (its rows are replaced by
+   * the first scan). After a clean stop this is one value read back, with the LIST2 reply
+   * of the time kept ready for the first listing; otherwise it is read from the stat index.
    */
-  knownEntries(root: string): LibraryEntry[] {
-    if (this.statements.meta.get('root') !== root) return [];
+  knownEntries(root: string): PackedEntries {
     const prefix = root.endsWith('/') ? root : root + '/';
-    // Row by row: a hundred thousand rows read at once would sit on the heap beside the entries.
-    const entries: LibraryEntry[] = [];
-    for (const [path, size, mtimeMs, ctimeMs, ino, dev] of this.statements.allStatsByPath.iterate() as IterableIterator<StatRow extends [unknown, ...infer Rest] ? Rest : never>) {
-      entries.push({ path, absolutePath: prefix + path, size, mtimeMs, ctimeMs, ino, dev });
+    if (this.statements.meta.get('root') !== root) return new PackedEntriesBuilder(prefix).finish();
+    const token = this.snapshotSaved ? (this.statements.meta.get(SAVED_SNAPSHOT_KEY) as string | undefined) : undefined;
+    const packed = token === undefined ? undefined : readSavedSnapshot(snapshotFile(this.database.file), token, prefix);
+    if (token !== undefined && packed) {
+      const listing = SavedListing.open(listingFile(this.database.file), token);
+      if (listing) this.listingCache.keepReadable(packed, (mayReuse) => listing.pieces(mayReuse), () => listing.close());
+      return packed;
     }
-    // SQLite orders by UTF-8 bytes, a scan by UTF-16 code units: the same but for characters
-    // beyond the Basic Multilingual Plane, so the sort is needed only when one shows up.
-    let sorted = true;
-    for (let i = 1; i < entries.length && sorted; i++) sorted = entries[i - 1]!.path < entries[i]!.path;
-    if (!sorted) entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return entries;
+    // Row by row into the packed form: no object per file, no array of rows. SQLite orders
+    // by UTF-8 bytes, a scan by UTF-16 code units (the same but for characters beyond the
+    // Basic Multilingual Plane): the builder sorts only when one shows up.
+    const builder = new PackedEntriesBuilder(prefix);
+    for (const [path, size, mtimeMs, ctimeMs, ino, dev] of this.statements.allStatsByPath.iterate() as IterableIterator<StatRow extends [unknown, ...infer Rest] ? Rest : never>) {
+      builder.add({ path, size, mtimeMs, ctimeMs, ino, dev });
+    }
+    return builder.finish();
+  }
+
+  /**
+   * Keeps `files` (the snapshot the files table holds now) and its LIST2 reply for the next
+   * start, at a clean stop: the next start reads two values instead of every row. Both are
+   * deleted before the next write that would make them stale (see forgetSavedSnapshot).
+   */
+  saveSnapshot(files: PackedEntries): void {
+    if (this.database.file === ':memory:' || !this.db.open) return;
+    this.flushTags();
+    if (this.snapshotSaved) return; // nothing was written since the saved one: it still holds
+
+    const token = randomBytes(16).toString('hex');
+    try {
+      writeSaved(snapshotFile(this.database.file), token, [files.encode()]);
+      writeSaved(listingFile(this.database.file), token, this.listingReply(files));
+    } catch {
+      removeSaved(this.database.file); // a full disk, say: the next start reads the rows
+      return;
+    }
+    this.statements.putMeta.run(SAVED_SNAPSHOT_KEY, token);
+    this.snapshotSaved = true;
+  }
+
+  /**
+   * Before (or in the transaction of) any write that changes the files or what a listing
+   * says: the database forgets the saved snapshot's token, so the files are never read again.
+   */
+  private forgetSavedSnapshot(): void {
+    if (!this.snapshotSaved) return;
+    this.statements.forgetSnapshot.run();
+    this.snapshotSaved = false;
+    removeSaved(this.database.file);
   }
 
   /**
@@ -250,15 +303,17 @@ export class LibraryStore {
    * tags and hash; a new path whose inode, device, size and mtime match a vanished one is that
    * file renamed and keeps its id; the rest are added or removed.
    */
-  reconcile(root: string, entries: readonly LibraryEntry[]): ReconcileCounts {
+  reconcile(root: string, entries: EntrySequence): ReconcileCounts {
     const counts: ReconcileCounts = { files: entries.length, added: 0, changed: 0, renamed: 0, removed: 0 };
     const s = this.statements;
     this.flushTags();
     this.db.transaction(() => {
+      this.forgetSavedSnapshot();
       const known = new Map<string, StatRow>();
       for (const row of s.allStats.all() as StatRow[]) known.set(row[1], row);
       const fresh: LibraryEntry[] = [];
-      for (const entry of entries) {
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries.at(i)!;
         const row = known.get(entry.path);
         if (!row) {
           fresh.push(entry);
@@ -295,7 +350,14 @@ export class LibraryStore {
       }
       s.putMeta.run('root', root);
     })();
+    this.listingChanged();
     return counts;
+  }
+
+  /** Paths whose tags have not been read under their current stat, one at a time. */
+  *untaggedPathsIterator(): Generator<string> {
+    this.flushTags();
+    yield* this.statements.untagged.iterate() as IterableIterator<string>;
   }
 
   /** Paths whose tags have not been read under their current stat. */
@@ -348,8 +410,10 @@ export class LibraryStore {
     if (this.pendingTags.size === 0 || !this.db.open) return;
     const batch = [...this.pendingTags.values()];
     this.pendingTags.clear();
+    this.listingChanged();
     const s = this.statements;
     this.db.transaction(() => {
+      this.forgetSavedSnapshot();
       for (const { identity, tags } of batch) {
         // Album artist first: a compilation is one album, not one per track artist.
         const albumArtist = tags.albumArtist ?? tags.artist;
@@ -405,19 +469,57 @@ export class LibraryStore {
 
   /** Records a SHA-256 computed under `identity`; false when the database knows the file under another stat. */
   putSha256(identity: FileIdentity, sha256: string): boolean {
-    return this.statements.putSha256.run(sha256, sha256, ...statValues(identity)).changes > 0;
+    this.forgetSavedSnapshot();
+    const stored = this.statements.putSha256.run(sha256, sha256, ...statValues(identity)).changes > 0;
+    if (stored) this.listingChanged();
+    return stored;
   }
 
   /** Forgets every SHA-256 (a forced full rescan recomputes them on demand). */
   clearHashes(): void {
+    this.forgetSavedSnapshot();
     this.statements.clearHashes.run();
+    this.listingChanged();
+  }
+
+  private listingChanged(): void {
+    this.listingWrites++;
+    this.listingCache.drop();
+  }
+
+  /**
+   * The LIST2 reply body of `entries` (a snapshot's), encoded, in chunks of a thousand lines:
+   * the cached reply when neither the snapshot nor the database changed since it was built,
+   * else read from the database (listingLines) and kept if no write landed meanwhile.
+   */
+  *listingReply(entries: EntrySequence, mayReuse: () => boolean = () => false): Generator<Buffer> {
+    this.flushTags(); // tags read but not yet written belong in the reply
+    const cached = this.listingCache.get(entries);
+    if (cached) {
+      yield* cached(mayReuse);
+      return;
+    }
+    const writesBefore = this.listingWrites;
+    let chunks: Buffer[] | undefined = [];
+    let bytes = 0;
+    for (const text of this.listingLines(entries)) {
+      const chunk = Buffer.from(text, 'utf8');
+      if (chunks) {
+        chunks.push(chunk);
+        bytes += chunk.length;
+        if (bytes > MAX_CACHED_LISTING_BYTES) chunks = undefined; // too large to keep: let it go as it is sent
+      }
+      yield chunk;
+    }
+    // A reply that straddles a write mixes two states of the database: sent, never kept.
+    if (chunks && this.listingWrites === writesBefore) this.listingCache.keep(entries, chunks, bytes);
   }
 
   /**
    * The v2 listing records of `entries`, from the database: tags and hash only where they
    * were read under the entry's stat. One query per thousand files.
    */
-  *records(entries: readonly LibraryEntry[]): Generator<V2Entry[]> {
+  *records(entries: EntrySequence): Generator<V2Entry[]> {
     this.flushTags();
     const s = this.statements;
     // The rows are read in pages along the path index and matched to the entries in step:
@@ -429,10 +531,10 @@ export class LibraryStore {
     let after = '';
     let more = true;
     for (let i = 0; i < entries.length; i += RECORD_BATCH) {
-      const batch = entries.slice(i, i + RECORD_BATCH);
-      const out: V2Entry[] = new Array(batch.length);
-      for (let k = 0; k < batch.length; k++) {
-        const entry = batch[k]!;
+      const end = Math.min(entries.length, i + RECORD_BATCH);
+      const out: V2Entry[] = new Array(end - i);
+      for (let k = 0; k < out.length; k++) {
+        const entry = entries.at(i + k)!;
         if (at === page.length && more) {
           page = s.recordPage.all(after) as RecordRow[];
           at = 0;
@@ -453,7 +555,7 @@ export class LibraryStore {
    * kept in the database: a listing reads one text per file instead of building and encoding
    * a record. A line is used only when the row's stat is the entry's; any other is built.
    */
-  *listingLines(entries: readonly LibraryEntry[]): Generator<string> {
+  *listingLines(entries: EntrySequence): Generator<string> {
     this.flushTags();
     const s = this.statements;
     type LineRow = [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, dev: number, listing: string | null, facts: number];
@@ -465,7 +567,7 @@ export class LibraryStore {
       const end = Math.min(entries.length, i + RECORD_BATCH);
       let text = '';
       for (let k = i; k < end; k++) {
-        const entry = entries[k]!;
+        const entry = entries.at(k)!;
         if (at === page.length && more) {
           page = s.linePage.all(after) as LineRow[];
           at = 0;
@@ -534,6 +636,14 @@ export class LibraryStore {
   close(): void {
     this.flushTags();
   }
+}
+
+/**
+ * The listing record of a file as `identity` describes it, with `tags` read under that same
+ * identity (never under another: a record pairs facts of one version of the file).
+ */
+export function listingRecord(identity: FileIdentity, tags: AudioTags): V2Entry {
+  return withTags({ path: identity.path, size: identity.size, mtime: Math.round(identity.mtimeMs) }, tags);
 }
 
 /** A listing record with the tags a listing shows, in the order recordOf puts them. */

@@ -7,7 +7,8 @@ import { LibraryIndex } from './library-index.js';
 import { LibraryStore, type ReconcileCounts } from './library-store.js';
 import { DEFAULT_WATCH_MAX_DELAY_MS, LibraryWatcher, directoryIdentity } from './library-watcher.js';
 import { openLibraryFile, type OpenedLibraryFile } from './safe-open.js';
-import { scanLibrary, type LibraryEntry } from './scan.js';
+import { PackedEntries, type EntrySequence } from './packed-entries.js';
+import { scanLibraryPacked, type LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
 import { TagWorkerPool } from './tag-worker-pool.js';
 
@@ -62,6 +63,14 @@ export const DEFAULT_WATCH_DEBOUNCE_MS = 500;
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000;
 
 /**
+ * After a start from the database, the reconciling scan waits this long, or until the first
+ * listing has been sent whole, whichever comes first: the clients that connect at once get
+ * their listing from the database without 100,000 stat() callbacks competing for the event
+ * loop, and the scan (about 1-3 s for 100,000 files) starts right after.
+ */
+export const RECONCILE_DELAY_MS = 1000;
+
+/**
  * A library directory and its current snapshot. `current` is replaced atomically by each
  * rescan: readers take the reference once per request and are never shown a half-built
  * index.
@@ -98,6 +107,8 @@ export class Library {
   tagFilesRead = 0;
   /** The next scan also reads every file's tags again and forgets every hash. */
   private fullScanPending = false;
+  /** Starts the reconciling scan of a start from the database, while it waits (see RECONCILE_DELAY_MS). */
+  private pendingReconcile: (() => void) | undefined;
 
   private constructor(root: string, index: LibraryIndex, options: LibraryOptions, store: LibraryStore) {
     this.root = root;
@@ -129,28 +140,34 @@ export class Library {
     const realRoot = await fsp.realpath(root);
     const database = typeof options.database === 'function' ? options.database(realRoot) : options.database;
     const store = new LibraryStore(database ?? ServerDatabase.inMemory());
-    const known = options.rescanNow ? [] : store.knownEntries(realRoot);
-    if (known.length > 0) {
+    const known = options.rescanNow ? undefined : store.knownEntries(realRoot);
+    if (known && known.length > 0) {
       // What the last run knew is served at once (its tags and hashes were read under the
-      // stat each record carries); the scan that checks it against the disk starts now and
-      // swaps in its result like any rescan.
+      // stat each record carries); the scan that checks it against the disk starts soon
+      // (RECONCILE_DELAY_MS) and swaps in its result like any rescan.
       const library = new Library(root, new LibraryIndex(known), options, store);
       library.realRoot = realRoot;
       library.startTimer();
       const remembered = library.current;
-      void library
-        .rescan()
-        .then((index) => {
-          if (index === remembered) library.startTagPass(); // unchanged: only what a crash left unread
-        })
-        .catch((err) => options.onScanError?.(err));
+      library.pendingReconcile = () => {
+        library.pendingReconcile = undefined;
+        clearTimeout(timer);
+        if (library.closed) return;
+        void library
+          .rescan()
+          .then((index) => {
+            if (index === remembered) library.startTagPass(); // unchanged: only what a crash left unread
+          })
+          .catch((err) => options.onScanError?.(err));
+      };
+      const timer = setTimeout(() => library.pendingReconcile?.(), RECONCILE_DELAY_MS);
       return library;
     }
     const started = performance.now();
     options.onScanStart?.({ full: options.rescanNow === true });
     const directories = new Map<string, string>();
     const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(options.onSkip ? { onSkip: options.onSkip } : {}) };
-    const entries = await scanLibrary(root, scanOptions);
+    const entries = await scanLibraryPacked(root, scanOptions);
     const counts = store.reconcile(realRoot, entries);
     if (options.rescanNow) store.clearHashes();
     options.onScanEnd?.({ ...counts, full: options.rescanNow === true, ms: performance.now() - started });
@@ -196,6 +213,28 @@ export class Library {
   }
 
   /**
+   * What INFO tells of a file: its hash and tags, both of the file as it is now. The file is
+   * opened and stat'ed first, and both facts are looked up (or computed) under that stat:
+   * a file changed since the snapshot (while the server was down, say, before the
+   * reconciling scan has seen it) is described afresh, never with the snapshot's tags
+   * beside a hash of the new content.
+   */
+  async describeNow(entry: LibraryEntry): Promise<{ identity: LibraryEntry; sha256: string; tags: AudioTags }> {
+    const { handle, stat } = await this.openFile(entry);
+    let identity: LibraryEntry;
+    let sha256: string;
+    try {
+      const { size, mtimeMs, ctimeMs, ino, dev } = stat;
+      identity = { path: entry.path, absolutePath: entry.absolutePath, size, mtimeMs, ctimeMs, ino, dev };
+      sha256 = await this.hashes.obtain(identity, () => sha256OfOpenFile(handle));
+    } finally {
+      await handle.close();
+    }
+    const tags = await this.readTags(identity);
+    return { identity, sha256, tags };
+  }
+
+  /**
    * The tags of a file, from the database or read once (on a worker thread). A read that
    * could not be made (the library closed meanwhile, or the file could not be opened safely)
    * gives no tags and keeps nothing: a read cut short must not be kept as "no tags".
@@ -218,12 +257,22 @@ export class Library {
    * The v2 listing records of a snapshot's entries, in order, a thousand at a time, from the
    * database: tags and hash where they were read under the stat the entry carries.
    */
-  records(entries: readonly LibraryEntry[]): Iterable<V2Entry[]> {
+  records(entries: EntrySequence): Iterable<V2Entry[]> {
     return this.store.records(entries);
   }
 
+  /**
+   * A snapshot's LIST2 reply body, encoded, in chunks of a thousand lines: kept once built,
+   * until the snapshot or the database changes (listing-reply-cache.ts). `mayReuse()` says
+   * when the consumer has let go of the last chunk (a reply read from a file reuses it).
+   */
+  *listingReply(entries: EntrySequence, mayReuse?: () => boolean): Generator<Buffer> {
+    yield* this.store.listingReply(entries, mayReuse);
+    this.pendingReconcile?.(); // a listing went out whole: the reconciling scan may start
+  }
+
   /** The LIST2 lines of a snapshot's entries, in order, a thousand a string (CR LF after each). */
-  listingLines(entries: readonly LibraryEntry[]): Iterable<string> {
+  listingLines(entries: EntrySequence): Iterable<string> {
     return this.store.listingLines(entries);
   }
 
@@ -247,28 +296,53 @@ export class Library {
       if (this.closed) return;
       // The database says which files lack tags for their current stat: after a restart,
       // only those changed, added, or left unread by a crash.
-      const untagged = full ? undefined : this.store.untaggedPaths();
-      const todo = untagged ? index.entries.filter((e) => untagged.has(e.path)) : index.entries;
+      // One flag per file of the snapshot, and each entry made only when its turn comes:
+      // a first pass over 100,000 files holds no list of them (objects or paths) meanwhile.
+      const files = index.files;
+      const todo = full ? undefined : this.untaggedPositions(files);
+      const count = todo ? todo.count : files.length;
       const started = performance.now();
       let next = 0;
       const lane = async (): Promise<void> => {
-        while (next < todo.length) {
+        for (;;) {
           // Tags wait while a scan runs: both compete for the disk and the event loop, and
           // the scan is what keeps the listing true.
           while (this.scanning) await this.scanning.catch(() => undefined);
           if (this.closed) return;
-          const entry = todo[next++]!;
+          while (next < files.length && todo && todo.flags[next] === 0) next++;
+          if (next >= files.length) return;
+          const entry = files.at(next++)!;
           await (full ? this.tags.refresh(entry, () => this.readTagsFromFile(entry)) : this.readTags(entry)).catch(() => undefined);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(TAG_READ_CONCURRENCY, todo.length) }, lane));
+      await Promise.all(Array.from({ length: Math.min(TAG_READ_CONCURRENCY, count) }, lane));
       if (this.closed) return;
       this.store.flushTags();
       // Albums and artists go only once every file's tags are known again, so one whose
       // files were merely touched keeps its id.
       if (this.current === index) this.store.dropOrphans();
-      if (todo.length > 0) this.options.onTagPassEnd?.({ files: todo.length, ms: performance.now() - started });
+      if (count > 0) this.options.onTagPassEnd?.({ files: count, ms: performance.now() - started });
     })();
+  }
+
+  /** Which files of `files` the database has no tags for under their stat: a flag per position. */
+  private untaggedPositions(files: EntrySequence): { flags: Uint8Array; count: number } {
+    const flags = new Uint8Array(files.length);
+    let count = 0;
+    let byPath: Map<string, number> | undefined;
+    for (const path of this.store.untaggedPathsIterator()) {
+      let i: number;
+      if (files instanceof PackedEntries) i = files.indexOf(path);
+      else {
+        byPath ??= new Map(Array.from({ length: files.length }, (_, k) => [files.at(k)!.path, k]));
+        i = byPath.get(path) ?? -1;
+      }
+      if (i !== -1 && flags[i] === 0) {
+        flags[i] = 1;
+        count++;
+      }
+    }
+    return { flags, count };
   }
 
   /**
@@ -289,6 +363,11 @@ export class Library {
 
   /** Scans again and swaps the new snapshot in. Concurrent calls share one scan. */
   rescan(): Promise<LibraryIndex> {
+    if (this.pendingReconcile) {
+      // Asked for before the reconciling scan began: that scan is this one.
+      this.pendingReconcile();
+      if (this.scanning) return this.scanning;
+    }
     if (this.scanning) {
       // A change seen during a scan may have been missed by it: scan once more after.
       this.rescanAgain = true;
@@ -302,12 +381,13 @@ export class Library {
         this.options.onScanStart?.({ full });
         const directories = new Map<string, string>();
         const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(this.options.onSkip ? { onSkip: this.options.onSkip } : {}) };
-        const next = new LibraryIndex(await scanLibrary(this.root, scanOptions));
+        const before = this.current.files;
+        const next = new LibraryIndex(await scanLibraryPacked(this.root, scanOptions, before instanceof PackedEntries ? before : undefined));
         this.watchDirectories(directories);
         const previous = this.current;
         // The database holds what `previous` shows: an unchanged scan has nothing to write.
         const unchanged = next.sameAs(previous);
-        const counts = unchanged ? { files: next.entries.length, added: 0, changed: 0, renamed: 0, removed: 0 } : this.store.reconcile(this.realRoot, next.entries);
+        const counts = unchanged ? { files: next.size, added: 0, changed: 0, renamed: 0, removed: 0 } : this.store.reconcile(this.realRoot, next.files);
         if (full) {
           this.store.clearHashes();
           this.hashes.forgetLoose();
@@ -336,10 +416,14 @@ export class Library {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.closed = true;
+    this.pendingReconcile?.();
     void this.tagWorkers.close();
     // The database stays open: its owner closes it (an in-memory one goes with the library
     // object), and a closed library still answers from it.
     this.store.close();
+    // The files table holds what `current` shows (a scan swaps it in only after reconciling
+    // it): the next start reads it back whole instead of row by row.
+    if (this.current.files instanceof PackedEntries) this.store.saveSnapshot(this.current.files);
     this.watcher?.close();
   }
 }

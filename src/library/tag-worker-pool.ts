@@ -4,7 +4,7 @@ import type { AudioTags } from './tag-reader.js';
 import type { TagWorkerReply, TagWorkerRequest } from './tag-worker.js';
 
 export interface TagWorkerPoolOptions {
-  /** Worker threads (default: one per core, at most 4). */
+  /** Worker threads (default: one per core but one, at least 1, at most 4; see DEFAULT_TAG_WORKERS). */
   workers?: number;
   /**
    * A file whose tags take longer than this is given up (no tags), and the worker
@@ -34,7 +34,16 @@ interface PoolWorker {
 const NO_TAGS: AudioTags = {};
 
 /**
- * Reads tags on worker threads, so that a tag pass over a large library uses every core
+ * One core is left to the main thread (which writes every tag to the database and serves
+ * the clients) and to whatever else runs. Measured on the 2-core machine, 100,000 files,
+ * first start with an empty database, load average 5-8 from other work: one worker 75.2 s
+ * wall, 56.9 s CPU, peak RSS 328 MB; two workers 75.1 s wall, 61.9 s CPU, 372 MB (each
+ * worker is a V8 isolate with music-metadata in it). docs/BENCHMARKS.md, scenario 11.
+ */
+export const DEFAULT_TAG_WORKERS = Math.max(1, Math.min(os.availableParallelism() - 1, 4));
+
+/**
+ * Reads tags on worker threads, so that a tag pass over a large library uses the other cores
  * and leaves the server's event loop to the clients. Parsing is CPU-bound (music-metadata
  * in JavaScript): on the 2-core bench machine one thread read about 2,200 files per second
  * of a 100,000-file library, below the 3,000 aimed for (docs/BENCHMARKS.md, scenario 7).
@@ -55,7 +64,7 @@ export class TagWorkerPool {
   private closed = false;
 
   constructor(options: TagWorkerPoolOptions = {}) {
-    this.size = Math.max(1, options.workers ?? Math.min(os.availableParallelism(), 4));
+    this.size = Math.max(1, options.workers ?? DEFAULT_TAG_WORKERS);
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.idleMs = options.idleMs ?? 5_000;
     this.onWorkerError = options.onWorkerError;

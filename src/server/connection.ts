@@ -340,16 +340,16 @@ export class ServerConnection implements ReplyChannel {
     const index = this.options.library.current;
     const reply = index.v1ListReply();
     await this.write(reply);
-    this.log.info(`${this.peer} LIST ${index.v1Entries.length} files, ${reply.length} bytes in ${Date.now() - started} ms`);
+    this.log.info(`${this.peer} LIST ${index.v1Count} files, ${reply.length} bytes in ${Date.now() - started} ms`);
   }
 
   private async answerStream(i: number): Promise<void> {
     const started = Date.now();
     // Take the snapshot once: a rescan during the transfer does not change what we send.
-    const entry: LibraryEntry | undefined = this.options.library.current.v1Entries[i];
+    const entry: LibraryEntry | undefined = this.options.library.current.v1Entry(i);
     if (!entry) {
       // v1 has no way to say "error": closing is the only honest answer.
-      throw new AudioStreamError('BAD_INDEX', `STREAM ${i}: no such index (the library has ${this.options.library.current.v1Entries.length} files)`);
+      throw new AudioStreamError('BAD_INDEX', `STREAM ${i}: no such index (the library has ${this.options.library.current.v1Count} files)`);
     }
     const { handle: file, stat } = await this.options.library.openFile(entry);
     try {

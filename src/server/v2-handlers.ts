@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
 import type { promises as fsp, Stats } from 'node:fs';
-import { sha256OfOpenFile, type Library, type LibraryEntry } from '../library/index.js';
+import { listingRecord, sha256OfOpenFile, type Library, type LibraryEntry } from '../library/index.js';
 import {
   AudioStreamError,
   V2_HELLO_REPLY,
@@ -59,13 +59,13 @@ export function describeEntry(library: Library, entry: LibraryEntry): V2Entry {
 async function answerList2(ctx: V2Context): Promise<V2Outcome> {
   const { library, channel } = ctx;
   const index = library.current; // one snapshot for the whole reply
-  const entries = index.entries;
+  const entries = index.files; // packed: no object per file is made for a listing
   await channel.write(encodeV2Line(`OK ${entries.length}`));
   let bytes = 0;
-  // Lines come from the library database a thousand at a time, not from a copy in memory.
-  for (const text of library.listingLines(entries)) {
+  // Lines come encoded a thousand at a time: from the reply kept for this snapshot, or from
+  // the library database (and then kept), never from a copy of every record in memory.
+  for (const buf of library.listingReply(entries, () => channel.pendingBytes === 0)) {
     if (channel.closed) break;
-    const buf = Buffer.from(text, 'utf8');
     bytes += buf.length;
     await channel.write(buf);
     // A large listing is built in batches with the event loop let in between: other
@@ -78,16 +78,16 @@ async function answerList2(ctx: V2Context): Promise<V2Outcome> {
 async function answerInfo(path: string, ctx: V2Context): Promise<V2Outcome> {
   const entry = ctx.library.current.byPath(path);
   if (!entry) return sendV2Error(ctx.channel, 'NOT_FOUND', `no file ${JSON.stringify(path)} in the library`);
-  let sha256: string;
+  let described;
   try {
-    sha256 = await ctx.library.sha256(entry);
+    // Hash and tags of the file as it is now, under one stat (not the snapshot's).
+    described = await ctx.library.describeNow(entry);
   } catch (err) {
     const e = err as AudioStreamError;
     return sendV2Error(ctx.channel, e.code === 'UNREADABLE' ? 'UNREADABLE' : 'NOT_FOUND', e.message);
   }
-  await ctx.library.readTags(entry);
-  const record = describeEntry(ctx.library, entry);
-  record.sha256 = sha256;
+  const record = listingRecord(described.identity, described.tags);
+  record.sha256 = described.sha256;
   await ctx.channel.write(encodeV2Line(`OK ${JSON.stringify(record)}`));
   return { summary: `INFO ${JSON.stringify(path)}`, bytes: 0 };
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import {
+  CLEAN_CLOSE_MARK_SUFFIX,
   DATABASE_FILE_NAME,
   LIBRARY_COMPONENT,
   LIBRARY_MIGRATIONS,
@@ -70,6 +71,39 @@ describe('library database', () => {
     assert.equal(before.filter((r) => r.sha256).length, 5, 'the hashes computed before are served');
     for (const record of before) assert.ok(record.codec, `${record.path} has its tags`);
     assert.deepEqual(second.setAside, []);
+  });
+
+  test('the LIST2 reply is built once per snapshot and kept until a tag, hash or scan write lands, which drops it', { timeout: 60_000 }, async () => {
+    const root = await harness.library();
+    const paths = await writeTaggedLibrary(root, 2);
+    const dataDir = path.join(await harness.tempDir(), 'data');
+    const { library } = await run(root, dataDir);
+    const reply = (): Buffer[] => [...library.listingReply(library.current.entries)];
+    const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8');
+    const first = reply();
+    const second = reply();
+    assert.ok(second.length > 0 && second.every((chunk, i) => chunk === first[i]), 'the second reply is the kept one, not read again');
+    assert.equal(text(first), [...library.listingLines(library.current.entries)].join(''), 'it says what the database says');
+
+    // A hash written: the next reply carries it.
+    const entry = library.current.entries[0]!;
+    const sha256 = await library.sha256(entry);
+    const afterHash = reply();
+    assert.notEqual(afterHash[0], first[0]);
+    assert.ok(text(afterHash).includes(`"sha256":"${sha256}"`), 'the new hash is listed');
+    assert.equal(text(afterHash), [...library.listingLines(library.current.entries)].join(''));
+
+    // A file changed on disk: the rescan's snapshot gets its own reply, without the old tags.
+    const changed = path.join(root, paths[1]!);
+    fs.appendFileSync(changed, 'more bytes');
+    await library.rescan();
+    const afterScan = text(reply());
+    const line = afterScan.split('\r\n').find((l) => l.includes(JSON.stringify(paths[1])))!;
+    assert.equal(JSON.parse(line).size, fs.statSync(changed).size);
+    await library.tagsSettled();
+    const afterTags = text(reply());
+    assert.equal(afterTags, [...library.listingLines(library.current.entries)].join(''), 'the tags read again are listed');
+    assert.ok(JSON.parse(afterTags.split('\r\n').find((l) => l.includes(JSON.stringify(paths[1])))!).codec);
   });
 
   test('the database is outside the library, private to its user (directory 0700, file 0600)', async () => {
@@ -217,6 +251,37 @@ describe('a database file that cannot be used', () => {
     await assertSetAside(dataDir, original, /is damaged or not a database/, 'corrupt');
   });
 
+  test('a truncated database that was closed cleanly (its length is checked against its header at every open)', { timeout: 30_000 }, async () => {
+    const { dataDir, original } = await withFile(async (file) => {
+      const root = await harness.library();
+      await writeTaggedLibrary(root, 20);
+      const scratch = path.join(await harness.tempDir(), 'data');
+      const full = await run(root, scratch, { readTags: false });
+      full.close();
+      const bytes = fs.readFileSync(path.join(scratch, DATABASE_FILE_NAME));
+      assert.ok(bytes.length > 16 * 4096, `${bytes.length} bytes`);
+      // Whole pages cut off the end: SQLite would open it without a word.
+      fs.writeFileSync(file, bytes.subarray(0, bytes.length - 4 * 4096));
+      fs.writeFileSync(file + CLEAN_CLOSE_MARK_SUFFIX, '');
+    });
+    await assertSetAside(dataDir, original, /is damaged or not a database .*truncated/, 'corrupt');
+  });
+
+  test('a database damaged inside while the server ran is checked page by page at the next open (no clean-close mark)', { timeout: 30_000 }, async () => {
+    const { dataDir, original } = await withFile(async (file) => {
+      const root = await harness.library();
+      await writeTaggedLibrary(root, 20);
+      const scratch = path.join(await harness.tempDir(), 'data');
+      const full = await run(root, scratch, { readTags: false });
+      full.close();
+      const bytes = Buffer.from(fs.readFileSync(path.join(scratch, DATABASE_FILE_NAME)));
+      // Every page after the schema's scribbled over (the length stays right).
+      for (let at = 2 * 4096; at < bytes.length; at += 4096) bytes.fill(0x5a, at, at + 64);
+      fs.writeFileSync(file, bytes);
+    });
+    await assertSetAside(dataDir, original, /is damaged or not a database/, 'corrupt');
+  });
+
   test("another program's SQLite database", async () => {
     const { dataDir, original } = await withFile((file) => {
       const other = new Database(file);
@@ -282,7 +347,7 @@ describe('schema migrations', () => {
       ],
     );
     assert.deepEqual(store.artists().map((a) => a.name), ['Ann', 'Bob', 'Cid', 'Various']);
-    const known = store.knownEntries('/music');
+    const known = [...store.knownEntries('/music')];
     assert.deepEqual(
       known.map((e) => e.path),
       ['a/1.mp3', 'a/2.mp3', 'a/3.mp3'],

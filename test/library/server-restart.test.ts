@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { DATABASE_FILE_NAME } from '../../src/library/index.js';
+import { CLEAN_CLOSE_MARK_SUFFIX, DATABASE_FILE_NAME } from '../../src/library/index.js';
 import { TestHarness } from '../support/server-harness.js';
 import { ServerProcess } from './support/server-process.js';
 import { freshListingTags, listingTags, sha256OfFile, writeTaggedLibrary } from './support/tagged-library.js';
@@ -112,4 +112,52 @@ test('a real server restarted on its database lists every tag at once, reconcile
   const third = await start(root, dataDir, '--rescan-now');
   await third.waitForLog(/scan started \(full/);
   await third.waitForLog(/tags read from 49 files/);
+});
+
+test('a real server killed with kill -9 gets the full integrity check at its next start; after a clean stop it does not', { timeout: 120_000 }, async () => {
+  const root = await harness.library();
+  await writeTaggedLibrary(root, 2);
+  const dataDir = path.join(await harness.tempDir(), 'data');
+  const checked = /was not closed cleanly: integrity check \(quick_check\) passed in \d+ ms/;
+
+  const first = await start(root, dataDir);
+  await first.waitForLog(/tags read from 20 files/);
+  assert.doesNotMatch(first.log, checked, 'a new database has nothing to check');
+  await first.stop();
+  assert.ok(fs.existsSync(path.join(dataDir, DATABASE_FILE_NAME + CLEAN_CLOSE_MARK_SUFFIX)), 'a clean stop leaves its mark');
+
+  const second = await start(root, dataDir);
+  assert.ok(!fs.existsSync(path.join(dataDir, DATABASE_FILE_NAME + CLEAN_CLOSE_MARK_SUFFIX)), 'the mark is taken away at open');
+  assert.doesNotMatch(second.log, checked, 'after a clean stop the pages are not all read again');
+  await second.waitForLog(/scan ended/);
+  await second.kill9();
+
+  const third = await start(root, dataDir);
+  assert.match(third.log, checked);
+  const listed = await third.list();
+  assert.equal(listed.length, 20);
+  assert.ok(listed.every((r) => r.codec), 'every record listed with its tags');
+});
+
+test('INFO at once after a restart, on a file changed while the server was down: tags and hash are both of the new content', { timeout: 120_000 }, async () => {
+  const root = await harness.library();
+  const paths = await writeTaggedLibrary(root, 1);
+  const dataDir = path.join(await harness.tempDir(), 'data');
+  const first = await start(root, dataDir);
+  await first.waitForLog(/tags read from 10 files/);
+  const [target, other] = paths.filter((p) => p.endsWith('.flac')) as [string, string];
+  const before = await first.info(target);
+  await first.stop();
+
+  // Other content, other tags, under the same name.
+  fs.copyFileSync(path.join(root, other), path.join(root, target));
+  const fresh = await freshListingTags(path.join(root, target));
+  assert.notDeepEqual(fresh, listingTags(before), 'the new content has other tags');
+
+  const second = await start(root, dataDir);
+  const info = await second.info(target);
+  assert.doesNotMatch(second.log, /scan ended/, 'asked before the reconciling scan saw the change');
+  assert.equal(info.sha256, await sha256OfFile(path.join(root, target)));
+  assert.deepEqual(listingTags(info), fresh, 'the tags are the new file\'s, not the ones stored for the old');
+  assert.equal(info.size, fs.statSync(path.join(root, target)).size);
 });
