@@ -11,6 +11,7 @@ import { browsingRoutes } from './browsing.js';
 import { coverArtRoutes } from './cover-art-api.js';
 import { LoginLimiter } from './login-limiter.js';
 import { mediaRetrievalRoutes } from './media-retrieval.js';
+import { servePage } from './page-boot.js';
 import { checkHostForOpenServer, checkStateChangingRequest } from './request-guards.js';
 import { HttpError, sendError, setSecurityHeaders } from './responses.js';
 import { Router } from './router.js';
@@ -161,7 +162,13 @@ export class WebServer {
       await this.subsonic.handle(req, res, rawPath, parseQuery(url, queryStart));
       return;
     }
-    if ((method === 'GET' || method === 'HEAD') && this.context.assets.serve(req, res, rawPath)) return;
+    if (method === 'GET' || method === 'HEAD') {
+      if (rawPath === '/') {
+        await servePage(req, res, this.context.assets.page, this.context);
+        return;
+      }
+      if (this.context.assets.serve(req, res, rawPath)) return;
+    }
     const match = this.router.match(method, rawPath);
     if (!match) throw new HttpError(404, 'NOT_FOUND', 'nothing here');
     if ('allowed' in match) {

@@ -129,6 +129,16 @@ describe('the player page in Chromium', { skip: existsSync(CHROMIUM) ? false : `
     // The sample library, with its tags: artists, then an album's tracks in order.
     await page.locator('#list li', { hasText: 'Émilie Ölund' }).waitFor();
     assert.deepEqual(await page.locator('#list li .grow > div:first-child').allTextContents(), ['Aurora Tones', 'The Testers', 'Various Artists', 'Émilie Ölund']);
+
+    // A reload draws the artists from the page's own data: no API request before the rows.
+    const asked: string[] = [];
+    const onRequest = (r: import('playwright-core').Request): void => void asked.push(new URL(r.url()).pathname);
+    page.on('request', onRequest);
+    await page.reload();
+    await page.locator('#list li', { hasText: 'Émilie Ölund' }).waitFor();
+    page.off('request', onRequest);
+    assert.deepEqual(asked.filter((p) => p.startsWith('/api/')), [], `requests of the reload: ${asked.join(' ')}`);
+    assert.equal(await page.locator('#user').textContent(), TestAuthenticatorWithFixedAccount.NAME);
     await page.click('button[data-view="albums"]');
     await page.locator('#list li', { hasText: 'First Light' }).click();
     await page.locator('#list li', { hasText: 'Sunrise' }).waitFor();
