@@ -13,7 +13,7 @@ export const BOOT_PAGE = 100;
  */
 export async function bootData(req: IncomingMessage, context: WebContext): Promise<Record<string, unknown>> {
   const loginRequired = await context.auth.hasAccounts();
-  const found = context.sessionOf(req);
+  const found = await context.sessionOf(req);
   const session = { loginRequired, user: found ? found.session.user : null, csrfToken: found ? found.session.csrfToken : null };
   if (loginRequired && !found) return { session };
   return { session, artists: context.catalog.artists({ offset: 0, limit: BOOT_PAGE }) };

@@ -17,7 +17,7 @@ import { HttpError, sendError, setSecurityHeaders } from './responses.js';
 import { Router } from './router.js';
 import { searchingRoutes } from './searching.js';
 import { sessionRoutes } from './session-api.js';
-import { SessionStore } from './sessions.js';
+import { SessionStore, type WebSessionStore } from './sessions.js';
 import { StaticAssets } from './static-assets.js';
 import type { WebContext } from './web-context.js';
 import { noAccounts, type WebAuthenticator } from './web-authenticator.js';
@@ -50,6 +50,8 @@ export interface WebServerOptions {
   tls?: { certFile: string; keyFile: string };
   /** Where the built page is (default: dist/web). */
   assetsDir?: string;
+  /** Where sessions are kept (default: in memory; as-server passes session-store.ts's, in its database). */
+  sessions?: WebSessionStore;
 }
 
 /**
@@ -67,18 +69,25 @@ export class WebServer {
   /** @throws AudioStreamError USAGE when the certificate or key cannot be read. */
   constructor(options: WebServerOptions) {
     const secure = options.tls !== undefined;
-    const sessions = new SessionStore();
+    const sessions = options.sessions ?? new SessionStore();
+    const auth = options.auth ?? noAccounts;
     this.context = {
       library: options.library,
       catalog: new CatalogQueries(options.library.store),
-      auth: options.auth ?? noAccounts,
+      auth,
       sessions,
       loginLimiter: new LoginLimiter(),
       assets: new StaticAssets(options.assetsDir),
       covers: new CoverArtReader(options.library),
       secure,
       log: options.log ?? silentLogger,
-      sessionOf: (req) => sessions.find(req),
+      async sessionOf(req) {
+        const found = sessions.find(req);
+        if (!found || !auth.credentialStamp) return found;
+        if ((await auth.credentialStamp(found.session.user.name)) === found.session.credentialStamp) return found;
+        sessions.removeUser(found.session.user.name);
+        return undefined;
+      },
     };
     this.subsonic = new SubsonicApi({
       services: { library: options.library, catalog: this.context.catalog, albums: new AlbumLists(options.library.store), covers: this.context.covers },
@@ -175,7 +184,7 @@ export class WebServer {
       res.setHeader('Allow', match.allowed.join(', '));
       throw new HttpError(405, 'METHOD_NOT_ALLOWED', `use ${match.allowed.join(' or ')}`);
     }
-    const found = this.context.sessionOf(req);
+    const found = await this.context.sessionOf(req);
     if (accounts && !match.route.public && !found) throw new HttpError(401, 'AUTH_REQUIRED', 'log in first');
     if (method === 'POST') checkStateChangingRequest(req, found?.session, this.context.secure);
     const query = parseQuery(url, queryStart);
