@@ -1,6 +1,5 @@
 import type { CatalogQueries, CoverArtReader, Library } from '../library/index.js';
 import type { Logger } from '../server/log.js';
-import type { LoginLimiter } from './login-limiter.js';
 import type { Session, WebSessionStore } from './sessions.js';
 import type { StaticAssets } from './static-assets.js';
 import type { WebAuthenticator } from './web-authenticator.js';
@@ -11,7 +10,6 @@ export interface WebContext {
   catalog: CatalogQueries;
   auth: WebAuthenticator;
   sessions: WebSessionStore;
-  loginLimiter: LoginLimiter;
   assets: StaticAssets;
   covers: CoverArtReader;
   /** Served over TLS: cookies are marked Secure. */

@@ -9,7 +9,6 @@ import { silentLogger, type Logger } from '../server/log.js';
 import { SubsonicApi } from '../subsonic/index.js';
 import { browsingRoutes } from './browsing.js';
 import { coverArtRoutes } from './cover-art-api.js';
-import { LoginLimiter } from './login-limiter.js';
 import { mediaRetrievalRoutes } from './media-retrieval.js';
 import { servePage } from './page-boot.js';
 import { checkHostForOpenServer, checkStateChangingRequest } from './request-guards.js';
@@ -76,7 +75,6 @@ export class WebServer {
       catalog: new CatalogQueries(options.library.store),
       auth,
       sessions,
-      loginLimiter: new LoginLimiter(),
       assets: new StaticAssets(options.assetsDir),
       covers: new CoverArtReader(options.library),
       secure,
