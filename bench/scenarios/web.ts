@@ -119,9 +119,17 @@ export async function webInterface(ctx: BenchContext, scope: Scope): Promise<Sce
 
   if (existsSync(CHROMIUM)) {
     const times: number[] = [];
-    for (let i = 0; i < ctx.runs(3); i++) times.push(await firstScreenful(catalog.port, path.join(benchTempDir(), `chromium-profile-${i}`)));
+    const seen: number[] = [];
+    for (let i = 0; i < ctx.runs(5); i++) {
+      const t = await firstScreenful(catalog.port, path.join(benchTempDir(), `chromium-profile-${i}`));
+      times.push(t.painted);
+      seen.push(t.seen);
+    }
     const ms = median(times);
-    rows.push({ id: '12e', scenario: `web: page load to first screenful, ${catalog.files.toLocaleString('en')} files (Chromium, fresh profile)`, ours: fmtMs(ms), oursValue: ms, target: '≤ 300 ms', pass: ms <= 300, unit: 'ms', samples: { times } });
+    rows.push({
+      id: '12e', scenario: `web: page load to the first row painted, ${catalog.files.toLocaleString('en')} files (Chromium, fresh profile)`, ours: fmtMs(ms), oursValue: ms, target: '≤ 300 ms', pass: ms <= 300, unit: 'ms',
+      samples: { painted: times, seenByDriver: seen }, notes: [`seen by the driver (polling + a round trip): median ${fmtMs(median(seen))}`],
+    });
   } else notes.push(`9e: ${CHROMIUM} not installed: no page-load figure`);
   return { rows, notes };
 }
@@ -215,11 +223,14 @@ function rangeRequest(agent: http.Agent, port: number, url: string, start: numbe
 }
 
 /**
- * From navigation start to the first list rows drawn, in a fresh Chromium profile (cold HTTP
+ * From navigation start to the first list row painted, in a fresh Chromium profile (cold HTTP
  * cache). The tab first shows about:blank, so the renderer process is up: what is timed is the
- * page (HTML, script, /api/session, /api/artists, layout), not the browser's start.
+ * page (HTML, script, its data, layout, paint), not the browser's start. The paint time is the
+ * browser's own (Element Timing: an `elementtiming` attribute is put on the first row's text
+ * as the row is inserted, before any paint); `seen` is when the driver noticed the row, which
+ * adds its polling and a round trip (how this row was measured before, docs/BENCHMARKS.md).
  */
-async function firstScreenful(port: number, profileDir: string): Promise<number> {
+async function firstScreenful(port: number, profileDir: string): Promise<{ painted: number; seen: number }> {
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,
     headless: true,
@@ -227,10 +238,25 @@ async function firstScreenful(port: number, profileDir: string): Promise<number>
   });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
+    await page.addInitScript(() => {
+      const w = window as unknown as { firstRowPainted?: number };
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries() as (PerformanceEntry & { renderTime: number; identifier: string })[]) if (e.identifier === 'first-row') w.firstRowPainted ??= e.renderTime;
+      }).observe({ type: 'element', buffered: true });
+      new MutationObserver((_, observer) => {
+        const text = document.querySelector('#list li .grow > div');
+        if (!text) return;
+        text.setAttribute('elementtiming', 'first-row');
+        observer.disconnect();
+      }).observe(document, { childList: true, subtree: true });
+    });
     await page.goto('about:blank');
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.locator('#list li').first().waitFor();
-    return await page.evaluate(() => performance.now());
+    const seen = await page.evaluate(() => performance.now());
+    await page.waitForFunction(() => (window as unknown as { firstRowPainted?: number }).firstRowPainted !== undefined, undefined, { timeout: 10_000 });
+    const painted = await page.evaluate(() => (window as unknown as { firstRowPainted: number }).firstRowPainted);
+    return { painted, seen };
   } finally {
     await context.close();
   }

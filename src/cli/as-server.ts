@@ -13,7 +13,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   createLogger,
 } from '../server/index.js';
-import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, WebServer, accountsWebAuthenticator } from '../http/index.js';
+import { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, SqliteSessionStore, WEB_SESSIONS_COMPONENT, WEB_SESSIONS_MIGRATIONS, WebServer, accountsWebAuthenticator } from '../http/index.js';
 import { exitWithError, parseCommandLine, parsePort, parseSeconds } from './args.js';
 import { loadServerSecurity } from './server-security.js';
 import { USER_HELP, runUserCommand } from './user-command.js';
@@ -134,9 +134,17 @@ async function main(): Promise<void> {
     if (isInside(dataDir, realRoot)) {
       throw new AudioStreamError('USAGE', `--data ${dataDir} is inside the library: the server never writes into the music folder; pass a directory outside it`);
     }
-    // One handle for the library, the accounts and the user data (Subsonic's stars,
-    // playlists...), all migrated at open.
-    database = openLibraryDatabase(dataDir, { onSetAside: (message) => log.warn(message), onIntegrityCheck: (message) => log.warn(message), components: { [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS, [USERDATA_COMPONENT]: USERDATA_MIGRATIONS } });
+    // One handle for the library, the accounts, the user data (Subsonic's stars,
+    // playlists...) and the web sessions, all migrated at open.
+    database = openLibraryDatabase(dataDir, {
+      onSetAside: (message) => log.warn(message),
+      onIntegrityCheck: (message) => log.warn(message),
+      components: {
+        [ACCOUNTS_COMPONENT]: ACCOUNTS_MIGRATIONS,
+        [USERDATA_COMPONENT]: USERDATA_MIGRATIONS,
+        [WEB_SESSIONS_COMPONENT]: WEB_SESSIONS_MIGRATIONS,
+      },
+    });
     return database;
   };
 
@@ -177,7 +185,15 @@ async function main(): Promise<void> {
 
   async function startWeb(): Promise<WebServer | undefined> {
     if (httpPort === 0) return undefined;
-    const webServer = new WebServer({ library: library!, log, auth: accountsWebAuthenticator(security.authenticator), authenticator: security.authenticator, ...(tls ? { tls } : {}) });
+    const webServer = new WebServer({
+      library: library!,
+      log,
+      auth: accountsWebAuthenticator(security.authenticator),
+      authenticator: security.authenticator,
+      // In the database: a restart logs no one out.
+      sessions: new SqliteSessionStore(database!),
+      ...(tls ? { tls } : {}),
+    });
     let webAddress;
     try {
       webAddress = await webServer.listen(httpPort, httpHost);

@@ -3,3 +3,4 @@ export * from './web-server.js';
 export * from './web-authenticator.js';
 export * from './file-responder.js';
 export * from './sessions.js';
+export * from './session-store.js';

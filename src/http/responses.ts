@@ -37,7 +37,6 @@ export type HttpErrorCode =
   | 'METHOD_NOT_ALLOWED'
   | 'AUTH_REQUIRED'
   | 'LOGIN_FAILED'
-  | 'LOGIN_RATE_LIMITED'
   | 'CSRF_REJECTED'
   | 'BODY_TOO_LARGE'
   | 'FILE_VANISHED'

@@ -13,15 +13,28 @@ export interface Session {
   /** Sent back by the page in X-CSRF-Token on every state-changing request. */
   csrfToken: string;
   expiresAt: number;
+  /** The user's credential stamp at login (WebAuthenticator.credentialStamp), when accounts give one. */
+  credentialStamp?: string;
+}
+
+/** Where sessions live: in memory (SessionStore) or in the server database (session-store.ts). */
+export interface WebSessionStore {
+  create(user: WebUser, credentialStamp?: string): { token: string; session: Session };
+  /** The request's session, if its cookie names a live one. */
+  find(req: IncomingMessage): { token: string; session: Session } | undefined;
+  remove(token: string): void;
+  /** Ends every session of `name` (the user's password changed, or the user was removed). */
+  removeUser(name: string): void;
 }
 
 /**
- * Logged-in browsers, in memory: a random 256-bit token in an HttpOnly, SameSite=Strict
- * cookie (Secure under TLS) names a session; a restart logs everyone out. Each session has
+ * Logged-in browsers, in memory (a server without a data directory, and tests; as-server
+ * keeps them in its database: session-store.ts): a random 256-bit token in an HttpOnly,
+ * SameSite=Strict cookie (Secure under TLS) names a session. Each session has
  * its own CSRF token, which only a page of this origin can read (from /api/session) and must
  * echo in a header, something a cross-site form or image can never do.
  */
-export class SessionStore {
+export class SessionStore implements WebSessionStore {
   private readonly sessions = new Map<string, Session>();
   private readonly now: () => number;
 
@@ -29,10 +42,10 @@ export class SessionStore {
     this.now = now;
   }
 
-  create(user: WebUser): { token: string; session: Session } {
+  create(user: WebUser, credentialStamp?: string): { token: string; session: Session } {
     if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
     const token = randomBytes(32).toString('base64url');
-    const session: Session = { user, csrfToken: randomBytes(32).toString('base64url'), expiresAt: this.now() + SESSION_LIFETIME_MS };
+    const session: Session = { user, csrfToken: randomBytes(32).toString('base64url'), expiresAt: this.now() + SESSION_LIFETIME_MS, ...(credentialStamp === undefined ? {} : { credentialStamp }) };
     this.sessions.set(token, session);
     return { token, session };
   }
@@ -52,6 +65,10 @@ export class SessionStore {
 
   remove(token: string): void {
     this.sessions.delete(token);
+  }
+
+  removeUser(name: string): void {
+    for (const [token, session] of this.sessions) if (session.user.name === name) this.sessions.delete(token);
   }
 
   /** The Set-Cookie value for a new session. */

@@ -10,7 +10,6 @@ export const WEB_ASSETS_DIR = path.resolve(path.dirname(fileURLToPath(import.met
 
 /** The page's files, by URL: a fixed list, so no client path ever reaches the file system. */
 const ASSETS: readonly { url: string; file: string; type: string }[] = [
-  { url: '/', file: 'index.html', type: 'text/html; charset=utf-8' },
   { url: '/assets/app.js', file: 'app.js', type: 'text/javascript; charset=utf-8' },
   { url: '/assets/style.css', file: 'style.css', type: 'text/css; charset=utf-8' },
   { url: '/assets/placeholder-cover.svg', file: 'placeholder-cover.svg', type: 'image/svg+xml' },
@@ -25,24 +24,31 @@ interface LoadedAsset {
 
 /**
  * The player page's files, read into memory once at start (a few tens of KB) with a strong
- * ETag each, so a reload is a 304.
+ * ETag each, so a reload is a 304. The page itself (index.html) is a template: it is sent
+ * with its first data inside (page-boot.ts).
  */
 export class StaticAssets {
   private readonly assets = new Map<string, LoadedAsset>();
+  /** index.html, with BOOT_MARKER where the first data goes. */
+  readonly page: string;
 
   /** @throws Error naming the missing file when the page was not built (npm run build). */
   constructor(dir = WEB_ASSETS_DIR) {
-    for (const { url, file, type } of ASSETS) {
-      let body: Buffer;
+    const read = (file: string): Buffer => {
       try {
-        body = readFileSync(path.join(dir, file));
+        return readFileSync(path.join(dir, file));
       } catch {
         throw new Error(`the web page is not built (${path.join(dir, file)} is missing): run npm run build`);
       }
+    };
+    this.page = read('index.html').toString('utf8');
+    for (const { url, file, type } of ASSETS) {
+      const body = read(file);
       this.assets.set(url, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` });
     }
   }
 
+  /** The URLs served from here ('/' is the page, served by page-boot.ts). */
   urls(): string[] {
     return [...this.assets.keys()];
   }

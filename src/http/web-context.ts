@@ -1,7 +1,6 @@
 import type { CatalogQueries, CoverArtReader, Library } from '../library/index.js';
 import type { Logger } from '../server/log.js';
-import type { LoginLimiter } from './login-limiter.js';
-import type { Session, SessionStore } from './sessions.js';
+import type { Session, WebSessionStore } from './sessions.js';
 import type { StaticAssets } from './static-assets.js';
 import type { WebAuthenticator } from './web-authenticator.js';
 
@@ -10,13 +9,15 @@ export interface WebContext {
   library: Library;
   catalog: CatalogQueries;
   auth: WebAuthenticator;
-  sessions: SessionStore;
-  loginLimiter: LoginLimiter;
+  sessions: WebSessionStore;
   assets: StaticAssets;
   covers: CoverArtReader;
   /** Served over TLS: cookies are marked Secure. */
   secure: boolean;
   log: Logger;
-  /** The request's session, found by the server before the handler runs. */
-  sessionOf(req: import('node:http').IncomingMessage): { token: string; session: Session } | undefined;
+  /**
+   * The request's session, if it is live and its user's credential has not changed since the
+   * login (else every session of that user is ended).
+   */
+  sessionOf(req: import('node:http').IncomingMessage): Promise<{ token: string; session: Session } | undefined>;
 }

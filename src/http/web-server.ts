@@ -9,14 +9,14 @@ import { silentLogger, type Logger } from '../server/log.js';
 import { SubsonicApi } from '../subsonic/index.js';
 import { browsingRoutes } from './browsing.js';
 import { coverArtRoutes } from './cover-art-api.js';
-import { LoginLimiter } from './login-limiter.js';
 import { mediaRetrievalRoutes } from './media-retrieval.js';
+import { servePage } from './page-boot.js';
 import { checkHostForOpenServer, checkStateChangingRequest } from './request-guards.js';
 import { HttpError, sendError, setSecurityHeaders } from './responses.js';
 import { Router } from './router.js';
 import { searchingRoutes } from './searching.js';
 import { sessionRoutes } from './session-api.js';
-import { SessionStore } from './sessions.js';
+import { SessionStore, type WebSessionStore } from './sessions.js';
 import { StaticAssets } from './static-assets.js';
 import type { WebContext } from './web-context.js';
 import { noAccounts, type WebAuthenticator } from './web-authenticator.js';
@@ -49,6 +49,8 @@ export interface WebServerOptions {
   tls?: { certFile: string; keyFile: string };
   /** Where the built page is (default: dist/web). */
   assetsDir?: string;
+  /** Where sessions are kept (default: in memory; as-server passes session-store.ts's, in its database). */
+  sessions?: WebSessionStore;
 }
 
 /**
@@ -66,18 +68,24 @@ export class WebServer {
   /** @throws AudioStreamError USAGE when the certificate or key cannot be read. */
   constructor(options: WebServerOptions) {
     const secure = options.tls !== undefined;
-    const sessions = new SessionStore();
+    const sessions = options.sessions ?? new SessionStore();
+    const auth = options.auth ?? noAccounts;
     this.context = {
       library: options.library,
       catalog: new CatalogQueries(options.library.store),
-      auth: options.auth ?? noAccounts,
+      auth,
       sessions,
-      loginLimiter: new LoginLimiter(),
       assets: new StaticAssets(options.assetsDir),
       covers: new CoverArtReader(options.library),
       secure,
       log: options.log ?? silentLogger,
-      sessionOf: (req) => sessions.find(req),
+      async sessionOf(req) {
+        const found = sessions.find(req);
+        if (!found || !auth.credentialStamp) return found;
+        if ((await auth.credentialStamp(found.session.user.name)) === found.session.credentialStamp) return found;
+        sessions.removeUser(found.session.user.name);
+        return undefined;
+      },
     };
     this.subsonic = new SubsonicApi({
       services: { library: options.library, catalog: this.context.catalog, albums: new AlbumLists(options.library.store), covers: this.context.covers },
@@ -162,14 +170,20 @@ export class WebServer {
       await this.subsonic.handle(req, res, rawPath, parseQuery(url, queryStart));
       return;
     }
-    if ((method === 'GET' || method === 'HEAD') && this.context.assets.serve(req, res, rawPath)) return;
+    if (method === 'GET' || method === 'HEAD') {
+      if (rawPath === '/') {
+        await servePage(req, res, this.context.assets.page, this.context);
+        return;
+      }
+      if (this.context.assets.serve(req, res, rawPath)) return;
+    }
     const match = this.router.match(method, rawPath);
     if (!match) throw new HttpError(404, 'NOT_FOUND', 'nothing here');
     if ('allowed' in match) {
       res.setHeader('Allow', match.allowed.join(', '));
       throw new HttpError(405, 'METHOD_NOT_ALLOWED', `use ${match.allowed.join(' or ')}`);
     }
-    const found = this.context.sessionOf(req);
+    const found = await this.context.sessionOf(req);
     if (accounts && !match.route.public && !found) throw new HttpError(401, 'AUTH_REQUIRED', 'log in first');
     if (method === 'POST') checkStateChangingRequest(req, found?.session, this.context.secure);
     const query = parseQuery(url, queryStart);

@@ -16,6 +16,26 @@ export class ApiError extends Error {
 
 let csrfToken: string | null = null;
 
+/** What the server puts inside the page (src/http/page-boot.ts): the session, and the first artists when browsing is allowed. */
+export interface BootData { session: SessionInfo; artists?: Page<Artist> }
+
+/**
+ * The page's first data, taken once: later views (after a log-in, say) ask the API. The
+ * element is a JSON data block, not a script, so the CSP's ban on inline scripts holds.
+ */
+export function takeBootData(): BootData | undefined {
+  const element = document.getElementById('boot');
+  if (!element) return undefined;
+  element.remove();
+  try {
+    const boot = JSON.parse(element.textContent ?? '') as BootData;
+    csrfToken = boot.session.csrfToken;
+    return boot;
+  } catch {
+    return undefined;
+  }
+}
+
 async function request<T>(method: 'GET' | 'POST', url: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (method === 'POST') {

@@ -1,8 +1,8 @@
-import { albumCoverUrl, api, ApiError, coverUrl, type Track } from './api.js';
+import { albumCoverUrl, api, ApiError, coverUrl, takeBootData, type Artist, type BootData, type Page, type Track } from './api.js';
 import { Player, formatTime, trackTitle } from './player.js';
 import { PlayQueue } from './queue.js';
 
-/** Rows asked for per page: a screenful and some. */
+/** Rows asked for per page: a screenful and some (the page arrives with as many artists: src/http/page-boot.ts). */
 const PAGE = 100;
 
 const queue = new PlayQueue();
@@ -67,9 +67,9 @@ function trackRows(tracks: Track[], all: () => Track[]): void {
   }
 }
 
-async function showArtists(offset = 0): Promise<void> {
+async function showArtists(offset = 0, first?: Page<Artist>): Promise<void> {
   const token = offset === 0 ? showView('Artists', 'artists') : viewToken;
-  const page = await api.artists(offset, PAGE);
+  const page = first ?? (await api.artists(offset, PAGE));
   if (token !== viewToken) return;
   for (const a of page.items) list.append(row(a.name, `${a.albums} album${a.albums === 1 ? '' : 's'}`, () => void showArtist(a.id)));
   paged(page.offset + page.items.length, page.total, (next) => showArtists(next));
@@ -194,9 +194,9 @@ function wireUi(): void {
   });
 }
 
-/** Shows the login form or the player, as the session says. */
-async function start(): Promise<void> {
-  const session = await api.session();
+/** Shows the login form or the player, as the session says (from the page's own data the first time). */
+async function start(boot?: BootData): Promise<void> {
+  const session = boot?.session ?? (await api.session());
   const needLogin = session.loginRequired && !session.user;
   byId('login').hidden = !needLogin;
   byId('app').hidden = needLogin;
@@ -208,8 +208,8 @@ async function start(): Promise<void> {
     byId('login-name').focus();
     return;
   }
-  await showArtists();
+  await showArtists(0, boot?.artists);
 }
 
 wireUi();
-start().catch(reportError);
+start(takeBootData()).catch(reportError);
