@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { deriveScramCredential } from '../../src/protocol/index.js';
+import { TEST_CACHE_HOME } from '../client/support/paths.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVER_BIN = path.join(REPO_ROOT, 'bin', 'as-server');
@@ -58,7 +59,7 @@ async function startServer(data: string, ready: RegExp): Promise<{ port: number;
 function client(port: number) {
   return (args: string[], env: NodeJS.ProcessEnv = {}) =>
     new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const c = spawn(process.execPath, [CLIENT_BIN, '-a', '127.0.0.1', '-p', String(port), ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+      const c = spawn(process.execPath, [CLIENT_BIN, '-a', '127.0.0.1', '-p', String(port), ...args], { env: { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME, ...env }, stdio: 'pipe' });
       children.push(c);
       let out = '';
       let err = '';

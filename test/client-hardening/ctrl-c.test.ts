@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { quote } from 'shell-quote';
 import { getReplyBytes, startHostileServer, u32, v1ListBytes, v1StreamBytes, v2ListBytes, v2Record, type HostileScript, type HostileServer } from '../doubles/hostile-server.js';
 import { exists, listFiles, makeTempDir, removeDir } from '../client/support/files.js';
-import { CLIENT_BIN, playerCommand } from '../client/support/paths.js';
+import { CLIENT_BIN, TEST_CACHE_HOME, playerCommand } from '../client/support/paths.js';
 import { clientArgs, describeRun, startClient } from '../client/support/run-client.js';
 import { assertNoStackTrace, assertSentinelEmpty, makePlace, sleep, waitUntil } from './support/checks.js';
 
@@ -219,7 +219,7 @@ describe('hostile-server double (v2) trickling a large file: Ctrl-C in the inter
     const command = quote([process.execPath, CLIENT_BIN, ...clientArgs(double.port, place.library, 'true')]);
     // script copies our pipe into the terminal; Ctrl-C is the byte 0x03, which the shell's
     // readline (in raw mode) turns into its SIGINT event, as for a person at a keyboard.
-    const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'dumb', AS_PLAYER: '' } });
+    const child = spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'dumb', AS_PLAYER: '', XDG_CACHE_HOME: TEST_CACHE_HOME } });
     let screen = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (screen += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (screen += s));

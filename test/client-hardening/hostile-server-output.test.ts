@@ -16,7 +16,7 @@ import { ClientConnection, LocalLibrary, Shell } from '../../src/client/index.js
 import { displayText } from '../../src/client/listing-format.js';
 import { getReplyBytes, sha256Hex, startHostileServer, v2ListBytes, v2Record, type HostileServer } from '../doubles/hostile-server.js';
 import { makeTempDir, removeDir } from '../client/support/files.js';
-import { CLIENT_BIN } from '../client/support/paths.js';
+import { CLIENT_BIN, TEST_CACHE_HOME } from '../client/support/paths.js';
 import { clientArgs, describeRun, runClient } from '../client/support/run-client.js';
 import { assertNoRawControlCharacters, assertNoStackTrace, makePlace } from './support/checks.js';
 
@@ -46,7 +46,7 @@ interface CountedRun {
  * itself longer than a JavaScript string may be.
  */
 function runClientCounting(args: string[], input: string, timeoutMs: number): Promise<CountedRun> {
-  const child = spawn(process.execPath, [CLIENT_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLIENT_BIN, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME } });
   let stderr = '';
   let stdoutBytes = 0;
   let stdoutLines = 0;

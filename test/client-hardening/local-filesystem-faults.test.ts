@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { getReplyBytes, startHostileServer, v1ListBytes, v1StreamBytes, v2ListBytes, v2Record, type HostileScript, type HostileServer } from '../doubles/hostile-server.js';
 import { listFiles, makeTempDir, removeDir } from '../client/support/files.js';
-import { CLIENT_BIN } from '../client/support/paths.js';
+import { CLIENT_BIN, TEST_CACHE_HOME } from '../client/support/paths.js';
 import { clientArgs, describeRun, runClient, type ClientRun } from '../client/support/run-client.js';
 import { assertErrorLines, assertLibraryFiles, assertSentinelEmpty, makePlace } from './support/checks.js';
 
@@ -173,7 +173,7 @@ describe('hostile-server double (v2), a read-only library (tests run as root, so
 /** Runs `argv` under `unshare -m` (a private mount namespace) with `input` on stdin. */
 function runUnshared(argv: string[], input: string): Promise<ClientRun> {
   return new Promise((resolve) => {
-    const child = spawn('unshare', ['-m', '--propagation', 'private', ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('unshare', ['-m', '--propagation', 'private', ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_CACHE_HOME: TEST_CACHE_HOME } });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
