@@ -43,9 +43,10 @@ async function readBatch(progress: Int32Array, readTags: ReadTags, request: TagW
 // progress counter would name the wrong file.
 /** Answers the pool's batches on this worker thread, reading each file with `readTags`. */
 export function serveTagBatches(readTags: ReadTags): void {
+  if (!parentPort) return; // loaded outside a worker (the test runner finds every file): nothing to serve
   const progress = new Int32Array((workerData as TagWorkerData).progress);
   let queue: Promise<void> = Promise.resolve();
-  parentPort?.on('message', (request: TagWorkerRequest) => {
+  parentPort.on('message', (request: TagWorkerRequest) => {
     queue = queue.then(() => readBatch(progress, readTags, request));
   });
 }
