@@ -311,12 +311,15 @@ export class LibraryStore {
       this.forgetSavedSnapshot();
       const known = new Map<string, StatRow>();
       for (const row of s.allStats.all() as StatRow[]) known.set(row[1], row);
-      const fresh: LibraryEntry[] = [];
+      // Positions, not entries: on a first start every file is new, and 100,000 entry
+      // objects held until the inserts would be most of that start's peak memory. Each
+      // entry is made again (from the packed snapshot) when its turn comes.
+      const fresh: number[] = [];
       for (let i = 0; i < entries.length; i++) {
         const entry = entries.at(i)!;
         const row = known.get(entry.path);
         if (!row) {
-          fresh.push(entry);
+          fresh.push(i);
           continue;
         }
         known.delete(entry.path);
@@ -329,7 +332,8 @@ export class LibraryStore {
       // What is left in `known` has vanished from its path: renamed, or gone.
       const vanished = new Map<string, StatRow>();
       for (const row of known.values()) vanished.set(renameKey(row[6], row[5], row[2], row[3]), row);
-      for (const entry of fresh) {
+      for (const i of fresh) {
+        const entry = entries.at(i)!;
         const key = renameKey(entry.dev, entry.ino, entry.size, entry.mtimeMs);
         const row = vanished.get(key);
         if (row) {

@@ -10,7 +10,7 @@ import { openLibraryFile, type OpenedLibraryFile } from './safe-open.js';
 import { PackedEntries, type EntrySequence } from './packed-entries.js';
 import { scanLibraryPacked, type LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
-import { TagWorkerPool } from './tag-worker-pool.js';
+import { DEFAULT_TAG_WORKERS, TAG_FILES_IN_FLIGHT_PER_WORKER, TagWorkerPool } from './tag-worker-pool.js';
 
 export interface LibraryOptions {
   /** Milliseconds between rescans; 0 turns periodic rescans off. */
@@ -54,10 +54,11 @@ export interface ScanReport extends ReconcileCounts {
 }
 
 /**
- * Tag reads in flight at once, spread over the workers: each worker reads one file at a
- * time, so more only queues; enough to keep every worker busy between messages.
+ * Tag reads asked for at once: enough for every worker's batches in flight
+ * (tag-worker-pool.ts) and as many again queued, so that the next batch is ready when one
+ * comes back.
  */
-const TAG_READ_CONCURRENCY = 16;
+const TAG_READ_CONCURRENCY = 2 * TAG_FILES_IN_FLIGHT_PER_WORKER * DEFAULT_TAG_WORKERS;
 export const DEFAULT_WATCH_DEBOUNCE_MS = 500;
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000;

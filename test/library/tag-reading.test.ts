@@ -83,6 +83,47 @@ test('TagWorkerPool: a read over the time limit resolves with no tags instead of
   }
 });
 
+for (const [bad, what] of [
+  ['loops-forever.mp3', 'never finishes'],
+  ['kills-its-worker.mp3', 'kills its worker'],
+] as const) {
+  test(`TagWorkerPool (test double of the worker): a file that ${what} gets no tags, and the other files of its batch still get theirs`, { timeout: 30_000 }, async () => {
+    const files = (await sampleFiles()).map(below);
+    const errors: string[] = [];
+    const pool = new TagWorkerPool({
+      workers: 1,
+      timeoutMs: 1_000,
+      workerUrl: new URL('./support/misbehaving-tag-worker.js', import.meta.url),
+      onWorkerError: (err) => errors.push(err.message),
+    });
+    try {
+      // Asked for in one turn: one batch, the bad file in its middle.
+      const asked = [...files.slice(0, 5), bad, ...files.slice(5)];
+      const got = await Promise.all(asked.map((f) => pool.read(SAMPLE_ROOT, f)));
+      for (const [i, file] of asked.entries()) {
+        if (file === bad) assert.deepEqual(got[i], {}, 'the bad file: no tags');
+        else assert.deepEqual(got[i], await readTags({ absolutePath: path.join(SAMPLE_ROOT, file) }), file);
+      }
+      if (bad === 'loops-forever.mp3') assert.deepEqual(errors, [`gave up reading the tags of ${JSON.stringify(bad)} after 1 s`]);
+      assert.ok((await pool.read(SAMPLE_ROOT, files[0]!))?.codec, 'and the pool reads on with a new worker');
+    } finally {
+      await pool.close();
+    }
+  });
+}
+
+test('TagWorkerPool sends reads asked for together in batches, not one message per file', { timeout: 20_000 }, async () => {
+  const files = (await sampleFiles()).map(below);
+  const pool = new TagWorkerPool({ workers: 1 });
+  try {
+    const asked = Array.from({ length: 100 }, (_, i) => files[i % files.length]!);
+    await Promise.all(asked.map((f) => pool.read(SAMPLE_ROOT, f)));
+    assert.equal(pool.batchesSent, 2, '100 reads: a batch of 64 and one of 36');
+  } finally {
+    await pool.close();
+  }
+});
+
 test('a tag pass (on worker threads) reads every file\'s tags, as inline reading would, and INFO-style single reads too', { timeout: 60_000 }, async () => {
   const files = await sampleFiles();
   const root = await harness.tempDir();
