@@ -83,7 +83,9 @@ export class AudioServer {
   private accept(socket: net.Socket): void {
     const address = socket.remoteAddress ?? '?';
     const fromAddress = this.perAddress.get(address) ?? 0;
-    if (this.connections.size >= this.options.maxConnections || fromAddress >= this.options.maxConnectionsPerAddress) {
+    // A socket still waiting for its first byte (routing: TLS or plain?) holds a descriptor
+    // and a slot like any other: a flood of silent connections must meet the same cap.
+    if (this.connectionCount >= this.options.maxConnections || fromAddress >= this.options.maxConnectionsPerAddress) {
       // v1 cannot say "busy": closing at once is the only answer. Logged at most once a second.
       socket.on('error', () => {});
       socket.destroy();
@@ -123,8 +125,9 @@ export class AudioServer {
     });
   }
 
+  /** Open connections, counting those not yet routed (no byte received so far). */
   get connectionCount(): number {
-    return this.connections.size;
+    return this.connections.size + this.routing.size;
   }
 
   /** Stops accepting, drops every connection, and resolves when all is closed. */

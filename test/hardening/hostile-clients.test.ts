@@ -239,6 +239,17 @@ describe('hostile clients over loopback sockets', () => {
       await assertServes(replacement, 'a new connection once a slot is free');
     });
 
+    test('connections that have not sent a byte yet count toward maxConnections (they wait for their first byte before being routed)', { timeout: 15_000 }, async () => {
+      const server = await harness.startServer({ root: await hostileLibrary(), server: { maxConnections: 3 } });
+      const silent = [await harness.connect(server.port), await harness.connect(server.port), await harness.connect(server.port)];
+      await pollUntil(() => server.server.connectionCount, (n) => n === 3, 'the server to count the three silent connections');
+
+      const extra = await harness.connect(server.port);
+      await sendRegardless(extra, LIST_REQUEST);
+      assert.equal((await extra.waitForClose()).received.length, 0, 'refused: closed without a reply');
+      for (const [i, client] of silent.entries()) await assertServes(client, `silent connection ${i} once it speaks`);
+    });
+
     test('past maxConnectionsPerAddress one address is refused while another is served', { timeout: 15_000 }, async (t) => {
       const server = await harness.startServer({ root: await hostileLibrary(), server: { maxConnections: 10, maxConnectionsPerAddress: 2 } });
       const a = [await harness.connect(server.port), await harness.connect(server.port)];
