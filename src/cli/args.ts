@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { AudioStreamError } from '../protocol/index.js';
+import { AudioStreamError } from '../protocol/errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

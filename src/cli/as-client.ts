@@ -1,12 +1,13 @@
-import { ClientConnection, DEFAULT_PLAYER, LocalLibrary, PROTOCOL_CHOICES, ServerVersions, Shell, parsePlayerCommand, type ProtocolChoice } from '../client/index.js';
-import { AudioStreamError, DEFAULT_PORT } from '../protocol/index.js';
+// Only what --help and --version need is loaded up front: the client itself (connections,
+// player, shell) is imported after them, which keeps `as-client --help` near a bare node start.
 import { readFileSync } from 'node:fs';
-import { historyFile } from '../client/shell-history.js';
-import { ListingCache } from '../client/listing-cache.js';
 import path from 'node:path';
+import { DEFAULT_PLAYER } from '../client/default-player.js';
+import { DEFAULT_PORT } from '../protocol/constants.js';
+import { AudioStreamError } from '../protocol/errors.js';
 import { exitWithError, parseCommandLine, parsePort } from './args.js';
-import { clientSecurityOptions } from './client-security.js';
-import { clientCacheDir } from './xdg-dirs.js';
+
+type ProtocolChoice = import('../client/index.js').ProtocolChoice;
 
 const HELP = `Usage: as-client [options]
 
@@ -63,11 +64,18 @@ async function main(): Promise<void> {
     process.stdout.write(`as-client ${pkg.version}\n`);
     return;
   }
+  const [{ ClientConnection, LocalLibrary, PROTOCOL_CHOICES, ServerVersions, Shell, parsePlayerCommand }, { historyFile }, { ListingCache }, { clientSecurityOptions }, { clientCacheDir }] = await Promise.all([
+    import('../client/index.js'),
+    import('../client/shell-history.js'),
+    import('../client/listing-cache.js'),
+    import('./client-security.js'),
+    import('./xdg-dirs.js'),
+  ]);
   // An empty value is a mistake (an unset variable), never "the current directory" or "localhost".
   if (args.library === '') throw new AudioStreamError('USAGE', '-l needs a directory: -l DIR (it was empty)');
   if (args.address === '') throw new AudioStreamError('USAGE', '-a needs a host name or address: -a HOST (it was empty)');
   const player = parsePlayerCommand(args.player ?? process.env.AS_PLAYER ?? DEFAULT_PLAYER);
-  const protocol = parseProtocol(args.protocol);
+  const protocol = parseProtocol(args.protocol, PROTOCOL_CHOICES);
   const host = args.address ?? 'localhost';
   const port = parsePort(args.port, DEFAULT_PORT);
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
@@ -103,7 +111,7 @@ async function main(): Promise<void> {
   process.exitCode = await shell.run();
 }
 
-function parseProtocol(value: string | undefined): ProtocolChoice {
+function parseProtocol(value: string | undefined, PROTOCOL_CHOICES: readonly ProtocolChoice[]): ProtocolChoice {
   if (value === undefined) return 'auto';
   if (!(PROTOCOL_CHOICES as readonly string[]).includes(value)) {
     throw new AudioStreamError('USAGE', `--protocol must be ${PROTOCOL_CHOICES.join(', ')}, not "${value}"`);

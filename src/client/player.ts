@@ -9,7 +9,7 @@ import { AudioStreamError } from '../protocol/index.js';
  * drops the status line but keeps real errors (`--really-quiet` would hide those too).
  * See docs/notes-mpv.md.
  */
-export const DEFAULT_PLAYER = 'mpv --no-video --no-input-terminal --msg-level=all=error -';
+export { DEFAULT_PLAYER } from './default-player.js';
 
 /** How to start a player. */
 export interface PlayerStartOptions {
