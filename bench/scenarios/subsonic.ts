@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { forkChild, spawnChild } from '../harness/children.js';
@@ -10,6 +9,7 @@ import { MiB, benchTempDir } from '../harness/fixtures.js';
 import { paths } from '../harness/paths.js';
 import { withTimeout, type Scope } from '../harness/scope.js';
 import { fmtMs, fmtRate, interleaved, mbPerSecond, median } from '../harness/stats.js';
+import { freePort } from '../harness/free-port.js';
 
 const HOST = '127.0.0.1';
 const SUPYSONIC_CLI = '/usr/bin/supysonic-cli';
@@ -61,7 +61,7 @@ export async function subsonicSideBySide(ctx: BenchContext, scope: Scope): Promi
     notes: [`ours: from process start to listening; supysonic: supysonic-cli folder scan (added ${added ?? '?'} tracks)`],
   });
 
-  const port = await freePort();
+  const port = await freePort(HOST);
   const server = spawnChild(scope, SUPYSONIC_SERVER, ['-h', HOST, '-p', String(port)], { cwd: supy, stdio: 'ignore' });
   await waitForPing(port, server);
   const auth = 'u=bench&p=bench&v=1.16.1&c=bench';
@@ -190,14 +190,6 @@ async function waitForPing(port: number, child: ChildProcess): Promise<void> {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error('supysonic-server did not start (is python3-waitress installed?)');
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function getText(port: number, url: string): Promise<string> {

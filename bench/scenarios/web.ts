@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { ChildProcess } from 'node:child_process';
@@ -11,6 +10,7 @@ import { paths } from '../harness/paths.js';
 import { readProcSample } from '../harness/proc.js';
 import { withTimeout, type Scope } from '../harness/scope.js';
 import { fmtMs, fmtRate, interleaved, mbPerSecond, median } from '../harness/stats.js';
+import { freePort } from '../harness/free-port.js';
 
 const HOST = '127.0.0.1';
 const NGINX = '/usr/sbin/nginx';
@@ -147,19 +147,11 @@ async function startWebChild(scope: Scope, config: { root: string; syntheticTags
   return { port: m.port, pid: child.pid!, files: m.files };
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** nginx with a private configuration in a temporary directory, one worker, on a loopback port. */
 async function startNginx(scope: Scope, root: string): Promise<{ port: number; pid: number }> {
   const dir = path.join(benchTempDir(), `nginx-${process.pid}`);
   mkdirSync(path.join(dir, 'tmp'), { recursive: true });
-  const port = await freePort();
+  const port = await freePort(HOST);
   writeFileSync(
     path.join(dir, 'nginx.conf'),
     `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log;

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
-import type { CoverWorkerReply } from './cover-art-worker.js';
+import type { CoverWorkerReply, CoverWorkerRequest } from './cover-art-worker.js';
 import type { Library } from './library.js';
+import { RequestWorker } from './request-worker.js';
 import type { LibraryEntry } from './scan.js';
 
 /** Images beside the audio files taken as the album's cover, in this order (any letter case). */
@@ -34,9 +34,12 @@ export class CoverArtReader {
   private readonly library: Library;
   private readonly cache = new Map<string, CoverImage | null>();
   private cachedBytes = 0;
-  private worker: Worker | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (reply: CoverWorkerReply) => void; timer: NodeJS.Timeout }>();
+  private readonly reads = new RequestWorker<Omit<CoverWorkerRequest, 'id'>, CoverWorkerReply>({
+    url: new URL('./cover-art-worker.js', import.meta.url),
+    maxOldGenerationSizeMb: 256,
+    timeoutMs: READ_TIMEOUT_MS,
+    failed: (id) => ({ id }),
+  });
 
   constructor(library: Library) {
     this.library = library;
@@ -103,44 +106,11 @@ export class CoverArtReader {
   }
 
   private ask(relativePath: string): Promise<CoverWorkerReply> {
-    if (!this.worker) {
-      const worker = new Worker(new URL('./cover-art-worker.js', import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: 256 } });
-      worker.unref();
-      worker.on('message', (reply: CoverWorkerReply) => {
-        const waiting = this.pending.get(reply.id);
-        if (!waiting) return;
-        clearTimeout(waiting.timer);
-        this.pending.delete(reply.id);
-        waiting.resolve(reply);
-      });
-      const fail = (): void => {
-        if (this.worker === worker) this.worker = undefined;
-        for (const [id, waiting] of this.pending) {
-          clearTimeout(waiting.timer);
-          waiting.resolve({ id });
-        }
-        this.pending.clear();
-      };
-      worker.on('error', fail);
-      worker.on('exit', fail);
-      this.worker = worker;
-    }
-    const worker = this.worker;
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve({ id });
-        void worker.terminate(); // a parse that hangs takes its thread with it
-      }, READ_TIMEOUT_MS);
-      this.pending.set(id, { resolve, timer });
-      worker.postMessage({ id, realRoot: this.library.resolvedRoot, path: relativePath, maxBytes: MAX_COVER_BYTES });
-    });
+    return this.reads.ask({ realRoot: this.library.resolvedRoot, path: relativePath, maxBytes: MAX_COVER_BYTES });
   }
 
   close(): void {
-    void this.worker?.terminate();
-    this.worker = undefined;
+    this.reads.close();
   }
 }
 

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { parseLrc, type LyricsLine } from './lrc-parser.js';
 import type { Library } from './library.js';
-import type { LyricsWorkerReply } from './lyrics-worker.js';
+import { RequestWorker } from './request-worker.js';
+import type { LyricsWorkerReply, LyricsWorkerRequest } from './lyrics-worker.js';
 import { openLibraryFile } from './safe-open.js';
 import type { LibraryEntry } from './scan.js';
 
@@ -33,9 +33,12 @@ export interface TrackLyrics {
  */
 export class LyricsReader {
   private readonly library: Library;
-  private worker: Worker | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (reply: LyricsWorkerReply) => void; timer: NodeJS.Timeout }>();
+  private readonly reads = new RequestWorker<Omit<LyricsWorkerRequest, 'id'>, LyricsWorkerReply>({
+    url: new URL('./lyrics-worker.js', import.meta.url),
+    maxOldGenerationSizeMb: 128,
+    timeoutMs: READ_TIMEOUT_MS,
+    failed: (id) => ({ id, lyrics: [] }),
+  });
 
   constructor(library: Library) {
     this.library = library;
@@ -82,44 +85,11 @@ export class LyricsReader {
   }
 
   private ask(relativePath: string): Promise<LyricsWorkerReply> {
-    if (!this.worker) {
-      const worker = new Worker(new URL('./lyrics-worker.js', import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: 128 } });
-      worker.unref();
-      worker.on('message', (reply: LyricsWorkerReply) => {
-        const waiting = this.pending.get(reply.id);
-        if (!waiting) return;
-        clearTimeout(waiting.timer);
-        this.pending.delete(reply.id);
-        waiting.resolve(reply);
-      });
-      const fail = (): void => {
-        if (this.worker === worker) this.worker = undefined;
-        for (const [id, waiting] of this.pending) {
-          clearTimeout(waiting.timer);
-          waiting.resolve({ id, lyrics: [] });
-        }
-        this.pending.clear();
-      };
-      worker.on('error', fail);
-      worker.on('exit', fail);
-      this.worker = worker;
-    }
-    const worker = this.worker;
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve({ id, lyrics: [] });
-        void worker.terminate();
-      }, READ_TIMEOUT_MS);
-      this.pending.set(id, { resolve, timer });
-      worker.postMessage({ id, realRoot: this.library.resolvedRoot, path: relativePath, maxChars: MAX_EMBEDDED_LYRICS_CHARS });
-    });
+    return this.reads.ask({ realRoot: this.library.resolvedRoot, path: relativePath, maxChars: MAX_EMBEDDED_LYRICS_CHARS });
   }
 
   close(): void {
-    void this.worker?.terminate();
-    this.worker = undefined;
+    this.reads.close();
   }
 }
 

@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { ServerProcess } from '../library/support/server-process.js';
+import { ServerProcess, freePort } from '../library/support/server-process.js';
 import { REPO_ROOT, SAMPLE_LIBRARY } from '../client/support/paths.js';
 import { request } from '../http/support/web-harness.js';
 
@@ -21,14 +21,6 @@ after(async () => {
   for (const s of servers) await s.stop().catch(() => {});
   await fsp.rm(scratch, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 test('--http-port serves the player page and the API on 127.0.0.1 by default', { timeout: 30_000 }, async () => {
   const port = await freePort();

@@ -9,14 +9,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { ServerDatabase } from '../../src/library/index.js';
 import { SESSION_LIFETIME_MS, SqliteSessionStore } from '../../src/http/index.js';
-import { ServerProcess } from '../library/support/server-process.js';
+import { ServerProcess, freePort } from '../library/support/server-process.js';
 import { REPO_ROOT, SAMPLE_LIBRARY } from '../client/support/paths.js';
 import { request } from './support/web-harness.js';
 
@@ -31,14 +30,6 @@ after(async () => {
 function user(args: string[], input: string): void {
   const r = spawnSync(process.execPath, [SERVER_BIN, 'user', ...args], { input, encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 0, r.stderr);
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function startServer(data: string, httpPort: number): Promise<ServerProcess> {

@@ -7,13 +7,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { SubsonicAPI } from 'subsonic-api';
 import { REPO_ROOT, SAMPLE_LIBRARY } from '../client/support/paths.js';
-import { ServerProcess } from '../library/support/server-process.js';
+import { ServerProcess, freePort } from '../library/support/server-process.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers read loosely; the schemas are checked elsewhere
 type Loose = Record<string, (params?: Record<string, unknown>) => Promise<any>>;
@@ -24,14 +23,6 @@ after(async () => {
   for (const s of servers) await s.stop().catch(() => {});
   await fsp.rm(scratch, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function start(data: string): Promise<{ server: ServerProcess; port: number }> {
   const port = await freePort();

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { ClientConnection } from '../../../src/client/client-connection.js';
 import type { V2Entry } from '../../../src/protocol/index.js';
@@ -85,4 +86,16 @@ export class ServerProcess {
     this.process.kill('SIGTERM');
     await this.exited;
   }
+}
+
+/**
+ * A port free on 127.0.0.1 now, for a server started as a separate program (which must be
+ * told its port): the next bind may in principle race another process for it.
+ */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
