@@ -57,16 +57,36 @@ const SCENARIOS: Scenario[] = [
   { id: '13', title: 'Subsonic API side by side with supysonic (scan, search3, stream)', limitMs: 600_000, run: subsonicSideBySide },
 ];
 
-const { values: args } = parseArgs({
-  options: {
-    only: { type: 'string' },
-    quick: { type: 'boolean' },
-    profile: { type: 'string' },
-    json: { type: 'string' },
-    'read-chunk': { type: 'string' },
-  },
-});
+const USAGE = `usage: node dist/bench/run.js [--only ID,ID] [--quick] [--profile DIR] [--json FILE] [--read-chunk BYTES]
+scenarios: ${SCENARIOS.map((s) => s.id).join(' ')} (docs/BENCHMARKS.md)
+`;
+
+let args: { only?: string; quick?: boolean; profile?: string; json?: string; 'read-chunk'?: string; help?: boolean };
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      only: { type: 'string' },
+      quick: { type: 'boolean' },
+      profile: { type: 'string' },
+      json: { type: 'string' },
+      'read-chunk': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }));
+} catch (err) {
+  process.stderr.write(`bench: ${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const only = args.only?.split(',').map((s) => s.trim());
+const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
+if (unknown.length > 0) {
+  process.stderr.write(`bench: no scenario ${unknown.join(', ')}\n${USAGE}`);
+  process.exit(2);
+}
 const chosen = SCENARIOS.filter((s) => !only || only.includes(s.id));
 const profileDir = args.profile ? path.resolve(args.profile) : undefined;
 if (profileDir) fs.mkdirSync(profileDir, { recursive: true });
