@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Migration, ServerDatabase } from '../library/index.js';
-import { MAX_SESSIONS, SESSION_COOKIE, SESSION_LIFETIME_MS, cookieValue, type Session, type WebSessionStore } from './sessions.js';
+import { MAX_SESSIONS, SESSION_COOKIE, SESSION_LIFETIME_MS, cookieValue, csrfTokenFor, newSessionToken, type Session, type WebSessionStore } from './sessions.js';
 import type { WebUser } from './web-authenticator.js';
 
 /** The web sessions' component name in `schema_versions`. */
@@ -30,12 +30,20 @@ export const WEB_SESSIONS_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'the CSRF token is derived from the cookie token, no longer stored',
+    up(db) {
+      // A page loaded before this step holds the old token: its next change is refused
+      // (403) and a reload fetches the derived one. Logins themselves survive.
+      db.exec('ALTER TABLE web_sessions DROP COLUMN csrf_token');
+    },
+  },
 ];
 
 interface SessionRow {
   user_name: string;
   role: string;
-  csrf_token: string;
   credential_stamp: string | null;
   expires_at: number;
 }
@@ -60,8 +68,8 @@ export class SqliteSessionStore implements WebSessionStore {
     database.migrate(WEB_SESSIONS_COMPONENT, WEB_SESSIONS_MIGRATIONS);
     const db = database.db;
     this.statements = {
-      insert: db.prepare('INSERT INTO web_sessions (token_hash, user_name, role, csrf_token, credential_stamp, expires_at) VALUES (?, ?, ?, ?, ?, ?)'),
-      find: db.prepare('SELECT user_name, role, csrf_token, credential_stamp, expires_at FROM web_sessions WHERE token_hash = ?'),
+      insert: db.prepare('INSERT INTO web_sessions (token_hash, user_name, role, credential_stamp, expires_at) VALUES (?, ?, ?, ?, ?)'),
+      find: db.prepare('SELECT user_name, role, credential_stamp, expires_at FROM web_sessions WHERE token_hash = ?'),
       remove: db.prepare('DELETE FROM web_sessions WHERE token_hash = ?'),
       removeUser: db.prepare('DELETE FROM web_sessions WHERE user_name = ?'),
       purge: db.prepare('DELETE FROM web_sessions WHERE expires_at <= ?'),
@@ -75,9 +83,9 @@ export class SqliteSessionStore implements WebSessionStore {
     this.statements.purge.run(now);
     const count = this.statements.count.get() as number;
     if (count >= MAX_SESSIONS) this.statements.dropSoonest.run(count - MAX_SESSIONS + 1);
-    const token = randomBytes(32).toString('base64url');
-    const session: Session = { user, csrfToken: randomBytes(32).toString('base64url'), expiresAt: now + SESSION_LIFETIME_MS, ...(credentialStamp === undefined ? {} : { credentialStamp }) };
-    this.statements.insert.run(tokenHash(token), user.name, user.role, session.csrfToken, credentialStamp ?? null, session.expiresAt);
+    const token = newSessionToken();
+    const session: Session = { user, csrfToken: csrfTokenFor(token), expiresAt: now + SESSION_LIFETIME_MS, ...(credentialStamp === undefined ? {} : { credentialStamp }) };
+    this.statements.insert.run(tokenHash(token), user.name, user.role, credentialStamp ?? null, session.expiresAt);
     return { token, session };
   }
 
@@ -91,7 +99,7 @@ export class SqliteSessionStore implements WebSessionStore {
       this.remove(token);
       return undefined;
     }
-    const session: Session = { user: { name: row.user_name, role: row.role }, csrfToken: row.csrf_token, expiresAt: row.expires_at };
+    const session: Session = { user: { name: row.user_name, role: row.role }, csrfToken: csrfTokenFor(token), expiresAt: row.expires_at };
     if (row.credential_stamp !== null) session.credentialStamp = row.credential_stamp;
     return { token, session };
   }

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { WebUser } from './web-authenticator.js';
 
@@ -10,7 +10,7 @@ export const MAX_SESSIONS = 10_000;
 
 export interface Session {
   user: WebUser;
-  /** Sent back by the page in X-CSRF-Token on every state-changing request. */
+  /** Sent back by the page in X-CSRF-Token on every state-changing request (csrfTokenFor the cookie's token). */
   csrfToken: string;
   expiresAt: number;
   /** The user's credential stamp at login (WebAuthenticator.credentialStamp), when accounts give one. */
@@ -31,8 +31,8 @@ export interface WebSessionStore {
  * Logged-in browsers, in memory (a server without a data directory, and tests; as-server
  * keeps them in its database: session-store.ts): a random 256-bit token in an HttpOnly,
  * SameSite=Strict cookie (Secure under TLS) names a session. Each session has
- * its own CSRF token, which only a page of this origin can read (from /api/session) and must
- * echo in a header, something a cross-site form or image can never do.
+ * its own CSRF token (csrfTokenFor), which only a page of this origin can read (from
+ * /api/session) and must echo in a header, something a cross-site form or image can never do.
  */
 export class SessionStore implements WebSessionStore {
   private readonly sessions = new Map<string, Session>();
@@ -44,8 +44,8 @@ export class SessionStore implements WebSessionStore {
 
   create(user: WebUser, credentialStamp?: string): { token: string; session: Session } {
     if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
-    const token = randomBytes(32).toString('base64url');
-    const session: Session = { user, csrfToken: randomBytes(32).toString('base64url'), expiresAt: this.now() + SESSION_LIFETIME_MS, ...(credentialStamp === undefined ? {} : { credentialStamp }) };
+    const token = newSessionToken();
+    const session: Session = { user, csrfToken: csrfTokenFor(token), expiresAt: this.now() + SESSION_LIFETIME_MS, ...(credentialStamp === undefined ? {} : { credentialStamp }) };
     this.sessions.set(token, session);
     return { token, session };
   }
@@ -80,6 +80,21 @@ export class SessionStore implements WebSessionStore {
   static clearedCookie(secure: boolean): string {
     return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`;
   }
+}
+
+/** A new session's cookie token: 256 random bits, 43 base64url characters. */
+export function newSessionToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * A session's CSRF token, derived from its cookie token (an HMAC keyed by it), so that no
+ * store keeps it: a copy of the sessions table (which holds only the tokens' SHA-256) yields
+ * neither a cookie nor a CSRF token. A cross-site page cannot compute it, since it never
+ * sees the HttpOnly cookie.
+ */
+export function csrfTokenFor(sessionToken: string): string {
+  return createHmac('sha256', sessionToken).update('audiostream web csrf v1').digest('base64url');
 }
 
 /** True when `given` is the session's CSRF token (compared in constant time). */

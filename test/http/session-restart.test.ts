@@ -76,6 +76,7 @@ describe('web sessions in the server database', () => {
       for (const { token } of [ann1, bob]) assert.ok(hashes.includes(createHash('sha256').update(token).digest('hex')));
       const everything = JSON.stringify(db.prepare('SELECT * FROM web_sessions').all(), (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('base64url') : v));
       for (const { token } of [ann1, ann2, bob]) assert.ok(!everything.includes(token), 'no token in the table');
+      for (const { csrf } of [ann1, ann2, bob]) assert.ok(!everything.includes(csrf), 'no CSRF token in the table');
     } finally {
       db.close();
     }
