@@ -55,6 +55,23 @@ export const USERDATA_MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    description: 'stars and ratings of folders, by path (folder-based apps star directories)',
+    up(db) {
+      // By path, not id: a folder has no row of its own; a renamed folder is another folder.
+      db.exec(`
+        CREATE TABLE user_folders (
+          user TEXT NOT NULL,
+          path TEXT NOT NULL,
+          starred TEXT,
+          rating INTEGER CHECK (rating BETWEEN 1 AND 5),
+          PRIMARY KEY (user, path)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX user_folders_starred ON user_folders (user, starred) WHERE starred IS NOT NULL;
+      `);
+    },
+  },
 ];
 
 export type UserItemKind = 'track' | 'album' | 'artist';
@@ -164,6 +181,15 @@ export class UserDataStore {
         ON CONFLICT (user) DO UPDATE SET current_track = excluded.current_track, position_ms = excluded.position_ms, changed = excluded.changed, changed_by = excluded.changed_by, track_ids = excluded.track_ids`),
       clearQueue: db.prepare('DELETE FROM play_queues WHERE user = ?'),
       forgetItems: db.prepare('DELETE FROM user_items WHERE user = ?'),
+      folders: db.prepare('SELECT path, starred, rating FROM user_folders WHERE user = ? AND path IN (SELECT value FROM json_each(?))'),
+      starFolder: db.prepare(`INSERT INTO user_folders (user, path, starred) VALUES (?, ?, ?)
+        ON CONFLICT (user, path) DO UPDATE SET starred = coalesce(starred, excluded.starred)`),
+      unstarFolder: db.prepare('UPDATE user_folders SET starred = NULL WHERE user = ? AND path = ?'),
+      rateFolder: db.prepare(`INSERT INTO user_folders (user, path, rating) VALUES (?, ?, ?)
+        ON CONFLICT (user, path) DO UPDATE SET rating = excluded.rating`),
+      pruneFolder: db.prepare('DELETE FROM user_folders WHERE user = ? AND path = ? AND starred IS NULL AND rating IS NULL'),
+      starredFolders: db.prepare('SELECT path, starred FROM user_folders WHERE user = ? AND starred IS NOT NULL ORDER BY starred DESC, path LIMIT ?'),
+      forgetFolders: db.prepare('DELETE FROM user_folders WHERE user = ?'),
       forgetEntries: db.prepare('DELETE FROM playlist_entries WHERE playlist_id IN (SELECT id FROM playlists WHERE owner = ?)'),
       forgetPlaylists: db.prepare('DELETE FROM playlists WHERE owner = ?'),
     };
@@ -224,6 +250,51 @@ export class UserDataStore {
     return (this.statements.starredList.all(user, kind, Math.min(limit, MAX_STARRED_LIST)) as { item_id: number; starred: string }[]).map((r) => ({ id: r.item_id, starred: r.starred }));
   }
 
+  // --- folders (by path below the library root) ---------------------------------------
+
+  /** What `user` recorded on each folder of `paths` (folders without data are absent). */
+  folderData(user: string, paths: readonly string[]): Map<string, UserItemData> {
+    const data = new Map<string, UserItemData>();
+    if (paths.length === 0) return data;
+    for (const row of this.statements.folders.all(user, JSON.stringify(paths)) as { path: string; starred: string | null; rating: number | null }[]) {
+      const item: UserItemData = {};
+      if (row.starred !== null) item.starred = row.starred;
+      if (row.rating !== null) item.rating = row.rating;
+      data.set(row.path, item);
+    }
+    return data;
+  }
+
+  /** Stars folders; one already starred keeps its first time. */
+  starFolders(user: string, paths: readonly string[], at: Date): void {
+    const when = at.toISOString();
+    this.db.transaction(() => {
+      for (const p of paths) this.statements.starFolder.run(user, p, when);
+    })();
+  }
+
+  unstarFolders(user: string, paths: readonly string[]): void {
+    this.db.transaction(() => {
+      for (const p of paths) {
+        this.statements.unstarFolder.run(user, p);
+        this.statements.pruneFolder.run(user, p);
+      }
+    })();
+  }
+
+  /** Rates a folder 1 to 5; 0 removes the rating. */
+  setFolderRating(user: string, folder: string, rating: number): void {
+    this.db.transaction(() => {
+      this.statements.rateFolder.run(user, folder, rating === 0 ? null : rating);
+      this.statements.pruneFolder.run(user, folder);
+    })();
+  }
+
+  /** The folders `user` starred, newest star first (folders the library lost included). */
+  starredFolders(user: string, limit = MAX_STARRED_LIST): { path: string; starred: string }[] {
+    return this.statements.starredFolders.all(user, Math.min(limit, MAX_STARRED_LIST)) as { path: string; starred: string }[];
+  }
+
   /** Album ids in a listening order, for one page of an album list. */
   albumsBy(user: string, order: ListeningOrder, page: { limit: number; offset: number }): number[] {
     const statement = { frequent: this.statements.frequent, recent: this.statements.recent, starred: this.statements.starredAlbums, highest: this.statements.highest }[order];
@@ -237,6 +308,7 @@ export class UserDataStore {
   forgetUser(user: string): void {
     this.db.transaction(() => {
       this.statements.forgetItems.run(user);
+      this.statements.forgetFolders.run(user);
       this.statements.forgetEntries.run(user);
       this.statements.forgetPlaylists.run(user);
       this.statements.clearQueue.run(user);

@@ -1,7 +1,7 @@
-import type { AlbumListOrder, AlbumListRequest, AlbumSummary } from '../library/index.js';
+import { listFolder, type AlbumListOrder, type AlbumListRequest, type AlbumSummary } from '../library/index.js';
 import type { ListeningOrder } from '../library/user-data-store.js';
 import type { Endpoint, SubsonicRequest } from './endpoint.js';
-import { albumChildOf, albumID3Of, artistID3Of, artistOf, songOf } from './item-shapes.js';
+import { albumChildOf, albumID3Of, artistID3Of, artistOf, folderChildOf, songOf } from './item-shapes.js';
 import { SubsonicError, SubsonicErrorCode, type ResponseNode } from './responses.js';
 
 const ORDERS: readonly AlbumListOrder[] = ['random', 'newest', 'alphabeticalByName', 'alphabeticalByArtist', 'byYear', 'byGenre', 'frequent', 'recent', 'starred', 'highest'];
@@ -48,9 +48,11 @@ function starred(request: SubsonicRequest, id3: boolean): ResponseNode {
   const songIds = userData.starred(user.name, 'track').map(({ id }) => id);
   const songs = [];
   for (let i = 0; i < songIds.length; i += 500) songs.push(...services.catalog.tracksByIds(songIds.slice(i, i + 500)));
+  // Folders are of the folder view only (getStarred); getStarred2 is by tags.
+  const folders = id3 ? [] : userData.starredFolders(user.name).filter((f) => listFolder(services.library.current, f.path) !== undefined);
   return {
     artist: artists.map((a) => (id3 ? artistID3Of(a) : artistOf(a))),
-    album: albums.map(id3 ? albumID3Of : albumChildOf),
+    album: [...folders.map((f) => folderChildOf(f.path)), ...albums.map(id3 ? albumID3Of : albumChildOf)],
     song: songs.filter((t) => services.library.current.byPath(t.path)).map(songOf),
   };
 }

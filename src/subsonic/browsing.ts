@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { listFolder, type CatalogArtist } from '../library/index.js';
 import type { Endpoint, SubsonicServices } from './endpoint.js';
-import { albumChildOf, albumID3Of, artistID3Of, artistId, folderId, IGNORED_ARTICLES, indexLetterOf, MUSIC_FOLDER_ID, parseSubsonicId, songOf } from './item-shapes.js';
+import { albumChildOf, albumID3Of, folderChildOf, artistID3Of, artistId, folderId, IGNORED_ARTICLES, indexLetterOf, MUSIC_FOLDER_ID, parseSubsonicId, songOf } from './item-shapes.js';
 import type { SubsonicParams } from './request-params.js';
 import { SHAPE, SubsonicError, SubsonicErrorCode, type ResponseNode } from './responses.js';
 
@@ -46,16 +46,14 @@ function folderDirectory(services: SubsonicServices, folder: string): ResponseNo
   const listing = listFolder(services.library.current, folder);
   if (!listing) throw notFound('directory');
   const parentPath = path.posix.dirname(folder);
-  const children: ResponseNode[] = listing.folders.map((name) => {
-    const sub = folder === '' ? name : `${folder}/${name}`;
-    return { id: folderId(sub), parent: folderId(folder), isDir: true, title: name };
-  });
+  const children: ResponseNode[] = listing.folders.map((name) => folderChildOf(folder === '' ? name : `${folder}/${name}`));
   for (const track of services.catalog.tracksByPaths(listing.files)) children.push({ ...songOf(track), parent: folderId(folder) });
   return {
     id: folderId(folder),
     parent: folder === '' ? undefined : folderId(parentPath === '.' ? '' : parentPath),
     name: folder === '' ? 'Music' : path.posix.basename(folder),
     child: children,
+    [SHAPE]: 'directory',
   };
 }
 
@@ -85,7 +83,7 @@ export const browsingEndpoints: Record<string, Endpoint> = {
       body: {
         lastModified,
         ignoredArticles: IGNORED_ARTICLES,
-        index: folders.map(([letter, names]) => ({ name: letter, artist: names.map((name) => ({ id: folderId(name), name })) })),
+        index: folders.map(([letter, names]) => ({ name: letter, artist: names.map((name) => ({ id: folderId(name), name, [SHAPE]: 'artist' })) })),
         child: services.catalog.tracksByPaths(top.files).map((t) => ({ ...songOf(t), parent: folderId('') })),
       },
     };

@@ -92,6 +92,12 @@ export function albumID3Of(a: AlbumSummary): ResponseNode {
   };
 }
 
+/** A folder of the library (a path below its root) as a directory `Child`. */
+export function folderChildOf(folder: string): ResponseNode {
+  const slash = folder.lastIndexOf('/');
+  return { id: folderId(folder), parent: folderId(slash === -1 ? '' : folder.slice(0, slash)), isDir: true, title: folder.slice(slash + 1), [SHAPE]: 'child' };
+}
+
 /** An album as a directory `Child` (folder views: getAlbumList, search2). */
 export function albumChildOf(a: AlbumSummary): ResponseNode {
   return {

@@ -1,3 +1,4 @@
+import { listFolder } from '../library/index.js';
 import type { UserItemKind } from '../library/user-data-store.js';
 import type { Endpoint, SubsonicRequest } from './endpoint.js';
 import { parseSubsonicId } from './item-shapes.js';
@@ -24,16 +25,31 @@ export function existingTrackId(request: SubsonicRequest, text: string): number 
   return track.id;
 }
 
+/** A folder id (`fo-…`) that names a folder the library has now (never the root). */
+function existingFolder(request: SubsonicRequest, text: string): string | undefined {
+  const id = parseSubsonicId(text);
+  return id?.kind === 'folder' && listFolder(request.services.library.current, id.path) ? id.path : undefined;
+}
+
+interface StarTargets {
+  items: { kind: UserItemKind; id: number }[];
+  /** Folders, by path: folder-based apps (stmp, DSub's folder mode) star directories. */
+  folders: string[];
+}
+
 /**
- * The items a star or unstar names: `id` (a file, or an album or artist by our prefixed ids,
- * as folder-based apps send them), `albumId` and `artistId`; each must exist.
+ * The items a star or unstar names: `id` (a file, a folder, or an album or artist by our
+ * prefixed ids, as folder-based apps send them), `albumId` and `artistId`; each must exist.
  */
-function starTargets(request: SubsonicRequest): { kind: UserItemKind; id: number }[] {
+function starTargets(request: SubsonicRequest): StarTargets {
   const { catalog, albums } = request.services;
   const targets: { kind: UserItemKind; id: number }[] = [];
+  const folders: string[] = [];
   const add = (text: string, allowed: readonly UserItemKind[]): void => {
     const id = parseSubsonicId(text);
-    if (id?.kind === 'track' && allowed.includes('track')) targets.push({ kind: 'track', id: existingTrackId(request, text) });
+    const folder = allowed.includes('track') ? existingFolder(request, text) : undefined;
+    if (folder !== undefined) folders.push(folder);
+    else if (id?.kind === 'track' && allowed.includes('track')) targets.push({ kind: 'track', id: existingTrackId(request, text) });
     else if (id?.kind === 'album' && allowed.includes('album') && albums.album(id.id)) targets.push({ kind: 'album', id: id.id });
     else if (id?.kind === 'artist' && allowed.includes('artist') && catalog.artist(id.id)) targets.push({ kind: 'artist', id: id.id });
     else throw notFound(`item ${text.slice(0, 40)}`);
@@ -41,8 +57,8 @@ function starTargets(request: SubsonicRequest): { kind: UserItemKind; id: number
   for (const text of listOf(request, 'id')) add(text, ['track', 'album', 'artist']);
   for (const text of listOf(request, 'albumId')) add(text, ['album']);
   for (const text of listOf(request, 'artistId')) add(text, ['artist']);
-  if (targets.length === 0) throw new SubsonicError(SubsonicErrorCode.MISSING_PARAMETER, 'required parameter is missing: id, albumId or artistId');
-  return targets;
+  if (targets.length === 0 && folders.length === 0) throw new SubsonicError(SubsonicErrorCode.MISSING_PARAMETER, 'required parameter is missing: id, albumId or artistId');
+  return { items: targets, folders };
 }
 
 function byKind(targets: { kind: UserItemKind; id: number }[], kind: UserItemKind): number[] {
@@ -56,15 +72,17 @@ function byKind(targets: { kind: UserItemKind; id: number }[], kind: UserItemKin
  */
 export const mediaAnnotationEndpoints: Record<string, Endpoint> = {
   star(request) {
-    const targets = starTargets(request);
+    const { items, folders } = starTargets(request);
     const now = new Date();
-    for (const kind of ['track', 'album', 'artist'] as const) request.userData.star(request.user.name, kind, byKind(targets, kind), now);
+    for (const kind of ['track', 'album', 'artist'] as const) request.userData.star(request.user.name, kind, byKind(items, kind), now);
+    request.userData.starFolders(request.user.name, folders, now);
     return {};
   },
 
   unstar(request) {
-    const targets = starTargets(request);
-    for (const kind of ['track', 'album', 'artist'] as const) request.userData.unstar(request.user.name, kind, byKind(targets, kind));
+    const { items, folders } = starTargets(request);
+    for (const kind of ['track', 'album', 'artist'] as const) request.userData.unstar(request.user.name, kind, byKind(items, kind));
+    request.userData.unstarFolders(request.user.name, folders);
     return {};
   },
 
@@ -72,6 +90,11 @@ export const mediaAnnotationEndpoints: Record<string, Endpoint> = {
     const text = request.params.required('id');
     const ratingText = request.params.required('rating');
     if (!/^[0-5]$/.test(ratingText)) throw new SubsonicError(SubsonicErrorCode.GENERIC, 'rating must be a whole number from 0 (remove the rating) to 5');
+    const folder = existingFolder(request, text);
+    if (folder !== undefined) {
+      request.userData.setFolderRating(request.user.name, folder, Number(ratingText));
+      return {};
+    }
     const id = parseSubsonicId(text);
     let target: { kind: UserItemKind; id: number };
     if (id?.kind === 'track') target = { kind: 'track', id: existingTrackId(request, text) };

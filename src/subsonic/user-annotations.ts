@@ -28,13 +28,14 @@ function valueOf(data: UserItemData, field: Field): string | number | undefined 
 }
 
 /**
- * Adds `user`'s stars, ratings and plays to every song, album and artist of an answer, so
- * every endpoint shows them without asking for them itself: the nodes are found by their
+ * Adds `user`'s stars, ratings and plays to every song, album, artist and folder of an answer,
+ * so every endpoint shows them without asking for them itself: the nodes are found by their
  * shape mark (item-shapes.ts), their data read with one query per kind.
  */
 export function annotateUserData(body: ResponseNode | ResponseNode[] | undefined, user: string, store: UserDataStore, format: ResponseFormat): void {
   if (body === undefined) return;
   const found: { node: ResponseNode; shape: NodeShape; kind: UserItemKind; id: number }[] = [];
+  const folders: { node: ResponseNode; shape: NodeShape; path: string }[] = [];
   const walk = (value: unknown): void => {
     if (Array.isArray(value)) {
       for (const item of value) if (typeof item === 'object' && item !== null) walk(item);
@@ -45,10 +46,18 @@ export function annotateUserData(body: ResponseNode | ResponseNode[] | undefined
     if (shape !== undefined && typeof node.id === 'string') {
       const id = parseSubsonicId(node.id);
       if (id && (id.kind === 'track' || id.kind === 'album' || id.kind === 'artist')) found.push({ node, shape, kind: KIND_OF_ID[id.kind], id: id.id });
+      else if (id?.kind === 'folder') folders.push({ node, shape, path: id.path });
     }
     for (const child of Object.values(node)) if (typeof child === 'object' && child !== null) walk(child);
   };
   walk(body);
+  if (folders.length > 0) {
+    const data = store.folderData(user, [...new Set(folders.map((f) => f.path))]);
+    for (const { node, shape, path } of folders) {
+      const item = data.get(path);
+      if (item) copyFields(node, item, FIELDS[shape][format]);
+    }
+  }
   if (found.length === 0) return;
   const data = new Map<UserItemKind, Map<number, UserItemData>>();
   for (const kind of ['track', 'album', 'artist'] as const) {
@@ -57,10 +66,13 @@ export function annotateUserData(body: ResponseNode | ResponseNode[] | undefined
   }
   for (const { node, shape, kind, id } of found) {
     const item = data.get(kind)!.get(id);
-    if (!item) continue;
-    for (const field of FIELDS[shape][format]) {
-      const value = valueOf(item, field);
-      if (value !== undefined) node[field] = value;
-    }
+    if (item) copyFields(node, item, FIELDS[shape][format]);
+  }
+}
+
+function copyFields(node: ResponseNode, item: UserItemData, fields: readonly Field[]): void {
+  for (const field of fields) {
+    const value = valueOf(item, field);
+    if (value !== undefined) node[field] = value;
   }
 }

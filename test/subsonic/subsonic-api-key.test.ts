@@ -147,6 +147,7 @@ describe('as-server user apikey', () => {
       withStore((store) => {
         for (const user of ['ann', 'bob']) {
           store.star(user, 'track', [1, 2], new Date());
+          store.starFolders(user, ['Aurora Tones'], new Date());
           store.updatePlaylist(store.createPlaylist(user, `${user}'s`, [1, 2], new Date())!, { public: true }, new Date());
           store.savePlayQueue(user, { trackIds: [1], positionMs: 0, changedBy: 'test' }, new Date());
         }
@@ -154,6 +155,8 @@ describe('as-server user apikey', () => {
       assert.equal(run(['remove', 'ann']).status, 0);
       withStore((store) => {
         assert.equal(store.dataOf('ann', 'track', [1, 2]).size, 0);
+        assert.equal(store.folderData('ann', ['Aurora Tones']).size, 0, "ann's starred folder went with her");
+        assert.equal(store.folderData('bob', ['Aurora Tones']).size, 1);
         assert.deepEqual(store.playlistsVisibleTo('ann').map((p) => p.owner), ['bob'], "ann's public playlist went with her");
         assert.equal(store.playQueue('ann'), undefined);
         assert.equal(store.dataOf('bob', 'track', [1, 2]).size, 2, "bob's data stays");

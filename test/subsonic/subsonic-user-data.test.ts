@@ -141,6 +141,47 @@ describe('Subsonic API: user data (subsonic-api client, token login)', () => {
     assert.equal((await client.star({})).error.code, 10);
   });
 
+  test('folders (fo- ids, as folder-based apps such as stmp star them): star, unstar and setRating; shown in getIndexes, getMusicDirectory and getStarred (not getStarred2)', async () => {
+    const top = (await client.getIndexes()).indexes.index.flatMap((i: Item) => i.artist);
+    assert.ok(top.length > 0);
+    const folder = top[0];
+    assert.match(folder.id, /^fo-/);
+    const inside = (await client.getMusicDirectory({ id: folder.id })).directory;
+    const sub = inside.child.find((c: Item) => c.isDir);
+    assert.ok(sub, 'the sample library has a folder inside a folder');
+
+    assert.equal((await client.star({ id: folder.id })).status, 'ok');
+    await client.star({ id: sub.id });
+    assert.equal((await client.setRating({ id: sub.id, rating: 3 })).status, 'ok');
+    const indexed = (await client.getIndexes()).indexes.index.flatMap((i: Item) => i.artist).find((a: Item) => a.id === folder.id);
+    assert.ok(indexed.starred, 'getIndexes shows the folder starred');
+    const listed = (await client.getMusicDirectory({ id: folder.id })).directory;
+    assert.ok(listed.starred, 'the folder itself, as a directory');
+    const child = listed.child.find((c: Item) => c.id === sub.id);
+    assert.ok(child.starred && child.userRating === 3, 'the subfolder among its parent\'s children');
+    assert.equal((await client.getMusicDirectory({ id: sub.id })).directory.userRating, 3);
+    const starred = (await client.getStarred()).starred;
+    const folders = (starred.album ?? []).filter((a: Item) => a.id.startsWith('fo-'));
+    assert.deepEqual(new Set(folders.map((a: Item) => a.id)), new Set([folder.id, sub.id]));
+    for (const f of folders) assert.equal(f.isDir, true);
+    assert.equal(folders.find((f: Item) => f.id === sub.id).parent, folder.id);
+    assert.equal(folders.find((f: Item) => f.id === sub.id).title, sub.title);
+    assert.deepEqual(((await client.getStarred2()).starred2.album ?? []).filter((a: Item) => a.id.startsWith('fo-')), [], 'getStarred2 is by tags');
+    assert.deepEqual(((await other.getStarred()).starred.album ?? []).filter((a: Item) => a.id.startsWith('fo-')), [], 'per user');
+
+    await client.unstar({ id: folder.id });
+    await client.unstar({ id: sub.id });
+    await client.setRating({ id: sub.id, rating: 0 });
+    assert.equal((await client.getMusicDirectory({ id: folder.id })).directory.starred, undefined);
+    assert.deepEqual(((await client.getStarred()).starred.album ?? []).filter((a: Item) => a.id.startsWith('fo-')), []);
+
+    const missing = `fo-${Buffer.from('no such folder').toString('base64url')}`;
+    assert.equal((await client.star({ id: missing })).error.code, 70, 'a folder the library lacks');
+    assert.equal((await client.star({ id: '1' })).error.code, 70, 'the music folder itself is not an item');
+    assert.equal((await client.star({ albumId: folder.id })).error.code, 70, 'albumId must be an album');
+    assert.equal((await client.setRating({ id: missing, rating: 2 })).error.code, 70);
+  });
+
   test('setRating 1-5 shows as userRating on songs and albums; 0 removes it; out of range is refused', async () => {
     const chord = songs['Morning Chord'];
     await client.setRating({ id: chord.id, rating: 4 });
