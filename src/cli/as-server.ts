@@ -46,6 +46,8 @@ Options:
                          library under $XDG_DATA_HOME/audiostream)
       --tls-cert FILE    serve TLS too, on the same port (PEM certificate chain)
       --tls-key FILE     the certificate's private key (PEM)
+      --require-tls      refuse v2 in plain text on that port (logins and listings only
+                         over TLS); plain v1 only to --allow-v1-from, accounts or not
       --allow-v1-from CIDR...
                          once accounts exist, serve v1 (which cannot log in) only to these
                          addresses (default 127.0.0.0/8 ::1; "none" for nowhere)
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'allow-v1-from': { type: 'string', multiple: true },
+    'require-tls': { type: 'boolean' },
     port: { type: 'string', short: 'p' },
     library: { type: 'string', short: 'l' },
     host: { type: 'string' },
@@ -103,6 +106,9 @@ async function main(): Promise<void> {
   const httpHost = args['http-host'] ?? DEFAULT_HTTP_HOST;
   if ((args['tls-cert'] === undefined) !== (args['tls-key'] === undefined)) {
     throw new AudioStreamError('USAGE', '--tls-cert and --tls-key go together: pass both, or neither');
+  }
+  if (args['require-tls'] && args['tls-cert'] === undefined) {
+    throw new AudioStreamError('USAGE', '--require-tls needs a certificate: pass --tls-cert FILE and --tls-key FILE too');
   }
   const tls = args['tls-cert'] !== undefined ? { certFile: args['tls-cert'], keyFile: args['tls-key']! } : undefined;
 
@@ -165,7 +171,7 @@ async function main(): Promise<void> {
     onWatchError: (err) => log.warn(`cannot watch the library (${(err as NodeJS.ErrnoException).code ?? err}): changes show at the next periodic rescan`),
   });
   if (!database) throw new Error('the library opened no database');
-  const security = await loadServerSecurity({ database, dataDir, log: (line) => log.warn(`as-server: ${line}`), tlsCert: args['tls-cert'], tlsKey: args['tls-key'], allowV1From: args['allow-v1-from'] });
+  const security = await loadServerSecurity({ database, dataDir, log: (line) => log.warn(`as-server: ${line}`), tlsCert: args['tls-cert'], tlsKey: args['tls-key'], allowV1From: args['allow-v1-from'], requireTls: args['require-tls'] ?? false });
   server = new AudioServer({ library, log, maxRequestLine, idleTimeoutMs, requestTimeoutMs, maxConnections, maxConnectionsPerAddress, ...security.serverOptions });
   let address;
   try {

@@ -3,12 +3,12 @@ import fs from 'node:fs/promises';
 import { Authenticator, LoginThrottle, checkAccountsMark } from '../accounts/index.js';
 import type { ServerDatabase } from '../library/index.js';
 import { AudioStreamError } from '../protocol/index.js';
-import { AccessPolicy, DEFAULT_ALLOW_V1_FROM, createServerTlsContext, type AudioServerOptions } from '../server/index.js';
+import { AccessPolicy, DEFAULT_ALLOW_V1_FROM, createServerTlsContext, plainTextPolicy, type AudioServerOptions } from '../server/index.js';
 import { openAccountStore } from './user-command.js';
 
 /**
  * The server's accounts (in its database, the handle the library uses too), policy and TLS
- * from its flags: `--allow-v1-from`, `--tls-cert`, `--tls-key`. Every file error is one USAGE
+ * from its flags: `--allow-v1-from`, `--tls-cert`, `--tls-key`, `--require-tls`. Every file error is one USAGE
  * line naming the file.
  */
 export async function loadServerSecurity(flags: {
@@ -18,8 +18,9 @@ export async function loadServerSecurity(flags: {
   tlsCert?: string;
   tlsKey?: string;
   allowV1From?: string[];
+  requireTls?: boolean;
 }): Promise<{
-  serverOptions: Pick<AudioServerOptions, 'access' | 'tls'>;
+  serverOptions: Pick<AudioServerOptions, 'access' | 'tls' | 'requireTls'>;
   /** Every interface's logins go through this one (the web page's too). */
   authenticator: Authenticator;
   describe(): Promise<string[]>;
@@ -36,7 +37,7 @@ export async function loadServerSecurity(flags: {
   const authenticator = new Authenticator({ store: opened.store, serverSecret: opened.secret, throttle: new LoginThrottle() });
   const access = new AccessPolicy({ authenticator, allowV1From: allow });
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) throw new AudioStreamError('USAGE', '--tls-cert and --tls-key go together');
-  let tls;
+  let tls: ReturnType<typeof createServerTlsContext> | undefined;
   let fingerprint: string | undefined;
   if (flags.tlsCert !== undefined && flags.tlsKey !== undefined) {
     const read = async (file: string, what: string): Promise<Buffer> => {
@@ -57,13 +58,14 @@ export async function loadServerSecurity(flags: {
     }
   }
   return {
-    serverOptions: { access, ...(tls ? { tls } : {}) },
+    serverOptions: { access, ...(tls ? { tls } : {}), ...(tls && flags.requireTls ? { requireTls: plainTextPolicy(allow) } : {}) },
     authenticator,
     describe: async () => {
       const lines: string[] = [];
       const users = await opened.store.list();
       lines.push(users.length === 0 ? 'no accounts: everyone who can reach the port is served (as-server user add NAME)' : `${users.length} account(s): v2 requires a login; v1 served only to ${access.v1AllowedText}`);
       if (fingerprint) lines.push(`TLS on the same port, certificate SHA-256 ${fingerprint}`);
+      if (tls && flags.requireTls) lines.push(`TLS required: plain-text v2 is refused; plain v1 is served only to ${allow.join(' ') || 'nowhere'}`);
       return lines;
     },
   };

@@ -97,6 +97,11 @@ function sayHello(transport: ConnectionTransport, waitMs: number, probing: boole
         }
         const text = line.toString('utf8', 0, lf).replace(/\r$/, '');
         // Nothing may follow: we asked one thing, and a v2 server answers one line.
+        if (text.startsWith('ERR TLS_REQUIRED')) {
+          // A server started with --require-tls refuses v2 in plain text, then closes.
+          reject(new AudioStreamError('TLS_REQUIRED', `${transport.target} takes protocol v2 only over TLS: connect with --tls`));
+          return;
+        }
         if (!text.startsWith('AS/')) {
           // Something else listens on that port (a web server answers HELLO with "HTTP/1.1 400").
           const what = /^HTTP\/\d/.test(text) ? 'it answers HTTP' : `it said ${JSON.stringify(text.slice(0, 40))}`;

@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'INTEGRITY_MISMATCH'
   // accounts, login and TLS
   | 'AUTH_REQUIRED'
+  | 'TLS_REQUIRED'
   | 'AUTH_FAILED'
   | 'AUTH_MALFORMED'
   | 'SERVER_NOT_VERIFIED'

@@ -26,7 +26,8 @@ export type V2ErrorCode =
   | 'REQUEST_TOO_LONG'
   | 'FILE_CHANGED'
   | 'AUTH_REQUIRED'
-  | 'AUTH_FAILED';
+  | 'AUTH_FAILED'
+  | 'TLS_REQUIRED';
 
 /** One file in a v2 listing: a JSON object per line. Only `path`, `size` and `mtime` are always there. */
 export interface V2Entry {

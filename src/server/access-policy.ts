@@ -6,6 +6,29 @@ import { AudioStreamError } from '../protocol/index.js';
 export const DEFAULT_ALLOW_V1_FROM = ['127.0.0.0/8', '::1/128'];
 
 /**
+ * What a plain-text connection may do on a server started with `--require-tls`: v2 is
+ * refused (ERR TLS_REQUIRED, then the connection closes), and v1, which cannot use TLS, is
+ * served only to the `--allow-v1-from` addresses, with or without accounts.
+ */
+export interface PlainTextPolicy {
+  v1AllowedFrom(address: string | undefined): boolean;
+  readonly v1AllowedText: string;
+}
+
+/** The `--allow-v1-from` ranges alone, for `--require-tls` (see PlainTextPolicy). */
+export function plainTextPolicy(allowV1From: string[]): PlainTextPolicy {
+  const list = parseCidrList(allowV1From);
+  return { v1AllowedFrom: (address) => addressIn(list, address), v1AllowedText: allowV1From.join(' ') || 'nowhere' };
+}
+
+function addressIn(list: net.BlockList, address: string | undefined): boolean {
+  if (!address) return false;
+  // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; the ranges name it as IPv4.
+  const mapped = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return list.check(mapped, net.isIPv6(mapped) ? 'ipv6' : 'ipv4');
+}
+
+/**
  * Who is served what (docs/SECURITY.md, "Policy"). With no accounts, everyone is served as
  * before. Once any account exists, v2 requests need a login, and v1 requests are served only
  * to addresses in the v1 allow list.
@@ -28,9 +51,7 @@ export class AccessPolicy {
   }
 
   v1AllowedFrom(address: string | undefined): boolean {
-    if (!address) return false;
-    const mapped = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-    return this.v1Allowed.check(mapped, net.isIPv6(mapped) ? 'ipv6' : 'ipv4');
+    return addressIn(this.v1Allowed, address);
   }
 }
 

@@ -19,7 +19,7 @@ import { CONNECTION_LOG_RATE, RateLimitedLogger } from './log-limiter.js';
 import type { ReplyChannel } from './reply-channel.js';
 import { waitForDrain } from './socket-writes.js';
 import { answerV2, sendV2Error } from './v2-handlers.js';
-import type { AccessPolicy } from './access-policy.js';
+import type { AccessPolicy, PlainTextPolicy } from './access-policy.js';
 import { ConnectionGate } from './v2-auth.js';
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
@@ -52,6 +52,8 @@ export interface ConnectionOptions {
   requestTimeoutMs?: number;
   /** Accounts and policy (v2 login, v1 allow list); without it everyone is served. */
   access?: AccessPolicy;
+  /** Set on a plain-text connection to a server with `--require-tls`: v2 refused, v1 only from its addresses. */
+  plainText?: PlainTextPolicy;
 }
 
 /**
@@ -244,9 +246,11 @@ export class ServerConnection implements ReplyChannel {
     switch (request.kind) {
       case 'list':
         if (probe) return; // the v1-fallback probe that came with HELLO
+        if (this.refusedPlainV1('LIST')) return;
         if (await this.refusedV1('LIST')) return;
         return this.answerList();
       case 'stream':
+        if (this.refusedPlainV1(`STREAM ${request.index}`)) return;
         if (await this.refusedV1(`STREAM ${request.index}`)) return;
         return this.answerStream(request.index);
       case 'unknown':
@@ -275,6 +279,16 @@ export class ServerConnection implements ReplyChannel {
       }
       // The original server ignores lines it does not know; v1 peers rely on that. Not
       // logged one by one (a flood of them filled the log): counted in the disconnect line.
+      return;
+    }
+    if (v2.kind === 'hello' && this.options.plainText) {
+      // --require-tls: v2 in plain text is refused outright (no login in clear, no listing
+      // to read on the wire). Told why, then closed: what else was sent is dropped.
+      await sendV2Error(this, 'TLS_REQUIRED', 'this server speaks v2 only over TLS: connect with --tls');
+      this.closingLog('plain-text v2 refused (--require-tls)');
+      this.inputBroken = true;
+      this.queue.length = 0;
+      this.socket.end();
       return;
     }
     if (v2.kind === 'hello') {
@@ -306,6 +320,14 @@ export class ServerConnection implements ReplyChannel {
     // does not read them cannot hold the connection open past the request timeout.
     this.closingReply = this.version === 2 ? encodeV2Line(formatV2Error('BAD_REQUEST', message)) : Buffer.alloc(0);
     this.startRequestTimer();
+    return true;
+  }
+
+  /** `--require-tls`: a v1 request in plain text from outside `--allow-v1-from` closes the connection. */
+  private refusedPlainV1(what: string): boolean {
+    const policy = this.options.plainText;
+    if (!policy || this.version === 2 || policy.v1AllowedFrom(this.socket.remoteAddress)) return false;
+    this.fail(`${what}: this server requires TLS, and v1 (which has none) is served only to ${policy.v1AllowedText} (--allow-v1-from)`);
     return true;
   }
 

@@ -3,7 +3,7 @@ import type { Library } from '../library/index.js';
 import { DEFAULT_MAX_REQUEST_LINE } from '../protocol/index.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, ServerConnection } from './connection.js';
 import { silentLogger, type Logger } from './log.js';
-import type { AccessPolicy } from './access-policy.js';
+import type { AccessPolicy, PlainTextPolicy } from './access-policy.js';
 import { routeByFirstByte } from './tls-detect.js';
 import type tls from 'node:tls';
 import { LineBudget, RateLimitedLogger, SERVER_LOG_RATE } from './log-limiter.js';
@@ -26,6 +26,8 @@ export interface AudioServerOptions {
   access?: AccessPolicy;
   /** TLS on the same port (`--tls-cert`, `--tls-key`): a peer whose first byte is a TLS handshake gets TLS. */
   tls?: tls.SecureContext;
+  /** `--require-tls`: what a connection that did not start TLS may do (access-policy.ts). */
+  requireTls?: PlainTextPolicy;
 }
 
 /**
@@ -52,7 +54,7 @@ export class AudioServer {
   private readonly refusalLogBudget = new LineBudget({ perSecond: 1, burst: 1 });
   /** Every connection logs through this: SERVER_LOG_RATE lines in all, however many connect. */
   private readonly log: RateLimitedLogger;
-  private readonly options: Required<Omit<AudioServerOptions, 'access' | 'tls'>> & Pick<AudioServerOptions, 'access' | 'tls'>;
+  private readonly options: Required<Omit<AudioServerOptions, 'access' | 'tls' | 'requireTls'>> & Pick<AudioServerOptions, 'access' | 'tls' | 'requireTls'>;
   /** Accepted sockets whose first bytes have not arrived yet (plain or TLS is not known). */
   private readonly routing = new Set<net.Socket>();
 
@@ -101,7 +103,9 @@ export class AudioServer {
     const route = { tls: this.options.tls, firstByteTimeoutMs: this.options.idleTimeoutMs, handshakeTimeoutMs: this.options.requestTimeoutMs, log: this.log };
     routeByFirstByte(socket, route, (routed) => {
       this.routing.delete(socket);
-      const connection = new ServerConnection(routed, { ...this.options, log: this.log });
+      // The policy applies to plain-text connections only: a TLS one is handed over as a TLSSocket.
+      const plain = routed === socket && this.options.requireTls ? { plainText: this.options.requireTls } : {};
+      const connection = new ServerConnection(routed, { ...this.options, log: this.log, ...plain });
       this.connections.add(connection);
       socket.once('close', () => this.connections.delete(connection));
     });

@@ -75,6 +75,7 @@ describe('as-server flags', () => {
       [['--bogus'], /^as-server: Unknown option '--bogus' \(see --help\)\n$/],
       [['-p', 'http'], /^as-server: port must be a number from 0 to 65535, not "http"\n$/],
       [['-l', '/nonexistent/music'], /^as-server: library directory "\/nonexistent\/music" not found: create it or pass -l DIR\n$/],
+      [['--require-tls'], /^as-server: --require-tls needs a certificate: pass --tls-cert FILE and --tls-key FILE too\n$/],
     ] as const) {
       const run = spawnSync(process.execPath, [SERVER_BIN, ...args], { encoding: 'utf8', input: '' });
       assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { ClientConnection, TlsTrust, loginWithScram, type NewServerTrust } from '../../src/client/index.js';
 import { Library } from '../../src/library/index.js';
 import { isAudioStreamError } from '../../src/protocol/index.js';
-import { AudioServer, createServerTlsContext } from '../../src/server/index.js';
+import { AudioServer, createServerTlsContext, plainTextPolicy, type PlainTextPolicy } from '../../src/server/index.js';
 import { LIST_REQUEST } from '../support/wire.js';
 import { CapturingLogger, TestHarness } from '../support/server-harness.js';
 import { testAccounts } from './support/accounts.js';
@@ -26,10 +26,16 @@ before(async () => {
   root = await harness.library({ 'a.mp3': Buffer.alloc(3000, 7) });
 });
 
-async function tlsServer(pair: KeyPair | undefined, options: { port?: number; access?: Awaited<ReturnType<typeof testAccounts>>['policy'] } = {}) {
+async function tlsServer(pair: KeyPair | undefined, options: { port?: number; access?: Awaited<ReturnType<typeof testAccounts>>['policy']; requireTls?: PlainTextPolicy } = {}) {
   const library = await Library.open(root, { rescanIntervalMs: 0, watchDebounceMs: 0, readTags: false });
   const log = new CapturingLogger();
-  const server = new AudioServer({ library, log, ...(pair ? { tls: createServerTlsContext(pair.cert, pair.key) } : {}), ...(options.access ? { access: options.access } : {}) });
+  const server = new AudioServer({
+    library,
+    log,
+    ...(pair ? { tls: createServerTlsContext(pair.cert, pair.key) } : {}),
+    ...(options.access ? { access: options.access } : {}),
+    ...(options.requireTls ? { requireTls: options.requireTls } : {}),
+  });
   const address = await server.listen(options.port ?? 0, '127.0.0.1');
   const close = async () => {
     library.close();
@@ -153,5 +159,37 @@ describe('TLS and plain on one port, and mismatches', () => {
     const started = Date.now();
     await assert.rejects((await tlsClient(port)).list(), (e) => isAudioStreamError(e, 'CONNECTION_FAILED') && /no TLS handshake/.test(e.message));
     assert.ok(Date.now() - started < 5000);
+  });
+});
+
+describe('--require-tls: no v2 in plain text on the TLS port', () => {
+  test('a plain v2 client is told TLS_REQUIRED (connect with --tls) and closed; a TLS client is served; plain v1 from an allowed address is served', { timeout: 15_000 }, async () => {
+    const { port, log } = await tlsServer(certs.valid, { requireTls: plainTextPolicy(['127.0.0.0/8']) });
+    const plain = new ClientConnection({ host: '127.0.0.1', port });
+    harness.defer(() => plain.close());
+    await assert.rejects(plain.list(), (e) => isAudioStreamError(e, 'TLS_REQUIRED') && /only over TLS: connect with --tls/.test(e.message));
+    assert.ok(log.warnings.some((w) => /closing: plain-text v2 refused \(--require-tls\)/.test(w)), log.warnings.join('\n'));
+
+    // On the wire: the error line, then the close; the probe's LIST that may follow is not answered.
+    const raw = await harness.connect(port);
+    await raw.send(Buffer.from('HELLO AS/2\r\nLIST\r\n'));
+    assert.equal((await raw.waitForClose()).received.toString(), 'ERR TLS_REQUIRED this server speaks v2 only over TLS: connect with --tls\r\n');
+
+    const secure = await tlsClient(port, { ca: certs.ca });
+    assert.deepEqual((await secure.list()).entries.map((e) => e.path), ['a.mp3']);
+    const v1 = await harness.connect(port);
+    await v1.send(LIST_REQUEST);
+    await v1.end();
+    assert.equal((await v1.waitForClose()).received.toString(), '0:a.mp3\r\n', 'v1 from 127.0.0.0/8, as --allow-v1-from says');
+  });
+
+  test('plain v1 from outside --allow-v1-from is closed unanswered, accounts or not, with a log line', { timeout: 10_000 }, async () => {
+    const { port, log } = await tlsServer(certs.valid, { requireTls: plainTextPolicy([]) });
+    const v1 = await harness.connect(port);
+    await v1.send(LIST_REQUEST);
+    assert.equal((await v1.waitForClose()).received.length, 0);
+    assert.ok(log.warnings.some((w) => /LIST: this server requires TLS, and v1 \(which has none\) is served only to nowhere/.test(w)), log.warnings.join('\n'));
+    const secure = await tlsClient(port, { ca: certs.ca });
+    assert.equal((await secure.list()).entries.length, 1, 'TLS is served as ever');
   });
 });
