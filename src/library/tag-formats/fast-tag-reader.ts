@@ -1,6 +1,6 @@
 /**
  * The fast path in front of music-metadata for the common formats as they are usually
- * written (mp3 with an ID3v2.3/2.4 tag and a Xing/Info header or CBR frames, FLAC, PCM WAV).
+ * written (mp3 with an ID3v2.3/2.4 tag and a Xing/Info header or CBR frames, FLAC, Ogg Vorbis, PCM WAV).
  * It dispatches on the file's extension (music-metadata picks its parser by extension
  * first) and first bytes, and answers only when its answer is the one music-metadata would
  * give, field for field; anything else is NOT_SURE and the caller asks music-metadata.
@@ -11,6 +11,7 @@ import { CommonTagCollector, type FastMetadata } from './common-tags.js';
 import { readFlac } from './flac.js';
 import { ID3V2_HEADER_LENGTH, readId3v2, startsWithId3v2 } from './id3v2.js';
 import { readMpegAudio } from './mpeg-audio.js';
+import { readOgg } from './ogg.js';
 import { readWave } from './riff-wave.js';
 
 export { NOT_SURE, type NotSure } from './byte-source.js';
@@ -27,6 +28,8 @@ export function readFastTags(source: ByteSource, relativePath: string): FastMeta
       return readFlac(source);
     case 'wav':
       return readWave(source);
+    case 'ogg':
+      return readOgg(source);
     default:
       return NOT_SURE;
   }
