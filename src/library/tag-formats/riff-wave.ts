@@ -2,7 +2,8 @@
  * RIFF/WAVE: "RIFF", size, "WAVE", then chunks (4-byte id, 32-bit little-endian size, data
  * padded to an even length). "fmt " gives the format, "data" the duration (its size over the
  * block alignment) and "LIST"/"INFO" the tags, latin1 as music-metadata reads them when no
- * CSET chunk says otherwise. Only PCM without a "fact" chunk, CSET or embedded ID3 is handled.
+ * CSET chunk says otherwise. A "fact" chunk (compressed formats), CSET, BWF or embedded ID3
+ * is "not sure".
  */
 import { fourCC, NOT_SURE, u16le, u32le, type ByteSource, type NotSure } from './byte-source.js';
 import { CommonTagCollector, type CommonId, type FastMetadata, type FormatFields } from './common-tags.js';
@@ -22,7 +23,27 @@ const INFO_KEYS: Record<string, CommonId> = {
   YEAR: 'year',
 };
 
-const WAVE_FORMAT_PCM = 1;
+/** music-metadata's WaveFormatNameMap; other format tags are "non-PCM (n)". */
+const FORMAT_NAMES: Record<number, string> = {
+  0x0001: 'PCM',
+  0x0002: 'ADPCM',
+  0x0003: 'IEEE_FLOAT',
+  0x0006: 'ALAW',
+  0x0007: 'MULAW',
+  0x0011: 'DVI_ADPCM',
+  0x0031: 'GSM610',
+  0x1600: 'MPEG_ADTS_AAC',
+  0x1602: 'MPEG_LOAS',
+  0x00ff: 'RAW_AAC1',
+  0x0092: 'DOLBY_AC3_SPDIF',
+  0x2000: 'DVM',
+  0x0240: 'RAW_SPORT',
+  0x0241: 'ESST_AC3',
+  0x0009: 'DRM',
+  0x2001: 'DTS2',
+  0x0050: 'MPEG',
+  0x0055: 'MPEGLAYER3',
+};
 
 export function readWave(source: ByteSource): FastMetadata | NotSure {
   const head = source.read(0, 12);
@@ -49,9 +70,10 @@ export function readWave(source: ByteSource): FastMetadata | NotSure {
     switch (id) {
       case 'fmt ': {
         const fmt = size >= 16 && !sawFmt ? source.read(position, 16) : undefined;
-        if (!fmt || u16le(fmt, 0) !== WAVE_FORMAT_PCM) return NOT_SURE;
+        if (!fmt) return NOT_SURE;
         sawFmt = true;
-        format.codec = 'PCM';
+        const tag = u16le(fmt, 0);
+        format.codec = FORMAT_NAMES[tag] ?? `non-PCM (${tag})`;
         format.sampleRate = u32le(fmt, 4);
         avgBytesPerSec = u32le(fmt, 8);
         blockAlign = u16le(fmt, 12);
