@@ -32,8 +32,12 @@ export const u24be = (b: Uint8Array, o: number): number => (b[o]! << 16) | (b[o 
 export const u32be = (b: Uint8Array, o: number): number => b[o]! * 0x1000000 + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
 export const u16le = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8);
 export const u32le = (b: Uint8Array, o: number): number => b[o + 3]! * 0x1000000 + ((b[o + 2]! << 16) | (b[o + 1]! << 8) | b[o]!);
-/** ID3v2's 28-bit "syncsafe" integer (7 bits per byte). */
-export const syncsafe32 = (b: Uint8Array, o: number): number => ((b[o]! & 0x7f) << 21) | ((b[o + 1]! & 0x7f) << 14) | ((b[o + 2]! & 0x7f) << 7) | (b[o + 3]! & 0x7f);
+/**
+ * ID3v2's 28-bit "syncsafe" integer (7 bits per byte), or -1 when a byte has its high bit
+ * set: invalid, and music-metadata reads such bytes its own way (only the last one masked).
+ */
+export const syncsafe32 = (b: Uint8Array, o: number): number =>
+  (b[o]! | b[o + 1]! | b[o + 2]! | b[o + 3]!) & 0x80 ? -1 : (b[o]! << 21) | (b[o + 1]! << 14) | (b[o + 2]! << 7) | b[o + 3]!;
 
 /** Four bytes as a code such as "RIFF" or "moov" (latin1, as music-metadata reads them). */
 export function fourCC(b: Uint8Array, o: number): string {

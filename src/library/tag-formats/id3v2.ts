@@ -55,7 +55,7 @@ export function readId3v2(source: ByteSource, collector: CommonTagCollector): nu
   // Whole-tag unsynchronisation (0x80), an extended header (0x40), a footer (0x10): not here.
   if ((major !== 3 && major !== 4) || (flags & 0xd0) !== 0) return NOT_SURE;
   const size = syncsafe32(header, 6);
-  if (size > source.size - ID3V2_HEADER_LENGTH || size > MAX_TAG_READ_BYTES / 2) return NOT_SURE;
+  if (size < 0 || size > source.size - ID3V2_HEADER_LENGTH || size > MAX_TAG_READ_BYTES / 2) return NOT_SURE;
   const data = source.read(ID3V2_HEADER_LENGTH, size);
   if (!data || !readFrames(data, major, collector)) return NOT_SURE;
   return ID3V2_HEADER_LENGTH + size;
@@ -70,6 +70,7 @@ function readFrames(data: Uint8Array, major: number, collector: CommonTagCollect
     const length = major === 4 ? syncsafe32(data, offset + 4) : u32be(data, offset + 4);
     const formatFlags = data[offset + 9]!;
     offset += 10;
+    if (length < 0) return false;
     if (length === 0) continue; // padding, or an empty frame: no value either way
     if (!FRAME_ID.test(id) || offset + length > data.length) return false;
     // v2.3: compression 0x80, encryption 0x40, grouping 0x20; v2.4: grouping 0x40,
