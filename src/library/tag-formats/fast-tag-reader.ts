@@ -1,6 +1,6 @@
 /**
  * The fast path in front of music-metadata for the common formats as they are usually
- * written (mp3 with an ID3v2.3/2.4 tag and a Xing/Info header or CBR frames, FLAC, Ogg Vorbis, PCM WAV).
+ * written (mp3 with an ID3v2.3/2.4 tag and a Xing/Info header or CBR frames, FLAC, Ogg Vorbis, WAV, MPEG-4 audio).
  * It dispatches on the file's extension (music-metadata picks its parser by extension
  * first) and first bytes, and answers only when its answer is the one music-metadata would
  * give, field for field; anything else is NOT_SURE and the caller asks music-metadata.
@@ -10,6 +10,7 @@ import { NOT_SURE, type ByteSource, type NotSure } from './byte-source.js';
 import { CommonTagCollector, type FastMetadata } from './common-tags.js';
 import { readFlac } from './flac.js';
 import { ID3V2_HEADER_LENGTH, readId3v2, startsWithId3v2 } from './id3v2.js';
+import { readMp4 } from './mp4-atoms.js';
 import { readMpegAudio } from './mpeg-audio.js';
 import { readOgg } from './ogg.js';
 import { readWave } from './riff-wave.js';
@@ -30,6 +31,8 @@ export function readFastTags(source: ByteSource, relativePath: string): FastMeta
       return readWave(source);
     case 'ogg':
       return readOgg(source);
+    case 'm4a':
+      return readMp4(source);
     default:
       return NOT_SURE;
   }

@@ -55,8 +55,11 @@ export const CORPUS: CorpusVariant[] = [
   { name: 'vorbis-long.ogg', args: ['-c:a', 'libvorbis', '-q:a', '0', ...meta(NON_ASCII)], seconds: 40, common: true },
   { name: 'opus.ogg', args: ['-c:a', 'libopus', ...meta(TAGS)], sampleRate: 48000, common: false },
   { name: 'opus.opus', args: ['-c:a', 'libopus', ...meta(TAGS)], sampleRate: 48000, common: false },
-  { name: 'aac.m4a', args: ['-c:a', 'aac', '-b:a', '96k', ...meta(TAGS)], common: false },
-  { name: 'alac-cover.m4a', args: [...COVER, '-c:a', 'alac', ...meta(TAGS)], cover: 'jpg', common: false },
+  { name: 'aac.m4a', args: ['-c:a', 'aac', '-b:a', '96k', ...meta(TAGS)], common: true },
+  // moov after an mdat larger than the first read's window: one more read.
+  { name: 'aac-long.m4a', args: ['-c:a', 'aac', '-b:a', '128k', ...meta(NON_ASCII)], seconds: 12, common: true },
+  { name: 'aac-faststart.m4a', args: ['-c:a', 'aac', '-b:a', '96k', '-movflags', '+faststart', ...meta(TAGS)], common: true },
+  { name: 'alac-cover.m4a', args: [...COVER, '-c:a', 'alac', ...meta(TAGS)], cover: 'jpg', common: true },
   { name: 'pcm16.wav', args: ['-c:a', 'pcm_s16le', ...meta(TAGS)], common: true },
   { name: 'pcm24-stereo.wav', args: ['-c:a', 'pcm_s24le', ...meta(NON_ASCII)], channels: 2, common: true },
   { name: 'float.wav', args: ['-c:a', 'pcm_f32le', ...meta(TAGS)], common: false },
