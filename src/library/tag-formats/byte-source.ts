@@ -19,7 +19,8 @@ export const NOT_SURE = Symbol('not sure');
 export type NotSure = typeof NOT_SURE;
 
 /** A ByteSource over bytes already in memory (a whole file). */
-export function bytesSource(bytes: Uint8Array): ByteSource {
+export function bytesSource(data: Uint8Array): ByteSource {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.length);
   return {
     size: bytes.length,
     read: (offset, length) => (offset >= 0 && length >= 0 && offset + length <= bytes.length ? bytes.subarray(offset, offset + length) : undefined),

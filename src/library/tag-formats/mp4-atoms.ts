@@ -8,7 +8,7 @@
  * would reject or warn about are "not sure". `moov` after `mdat` costs one more read.
  */
 import { MAX_TAG_READ_BYTES } from '../tag-read-limit.js';
-import { NOT_SURE, u16be, u32be, type ByteSource, type NotSure } from './byte-source.js';
+import { fourCC, NOT_SURE, u16be, u32be, type ByteSource, type NotSure } from './byte-source.js';
 import { CommonTagCollector, type CommonId, type FastMetadata, type FormatFields } from './common-tags.js';
 
 const CONTAINERS = new Set(['moov', 'udta', 'mdia', 'minf', 'stbl', '<id>', 'ilst', 'tref', 'moof']);
@@ -58,7 +58,6 @@ interface Track {
 }
 
 const utf8 = new TextDecoder('utf-8');
-const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
 const i32 = (b: Uint8Array, o: number): number => u32be(b, o) | 0;
 
 export function readMp4(source: ByteSource): FastMetadata | NotSure {
@@ -93,14 +92,14 @@ function walk(source: ByteSource): FastMetadata | NotSure {
     if (remaining < 8) throw new Unsure();
     const header = need(offset, 8);
     const size = u32be(header, 0);
-    const name = latin1(header.subarray(4, 8));
+    const name = fourCC(header, 4);
     if (size < 8 || size > remaining) throw new Unsure(); // 0 (to the end), 1 (64-bit) or invalid
     const payload = size - 8;
     const at = offset + 8;
     if (CONTAINERS.has(name)) readAtoms(at, payload, name, onLeaf);
     else if (name === 'meta') {
       if (payload < 8) throw new Unsure();
-      const padding = latin1(need(at + 4, 4)) === 'hdlr' ? 0 : 4;
+      const padding = fourCC(need(at + 4, 4), 0) === 'hdlr' ? 0 : 4;
       readAtoms(at + padding, payload - padding, name, onLeaf);
     } else onLeaf(name, at, payload, parent);
     return size;
@@ -161,7 +160,7 @@ function walk(source: ByteSource): FastMetadata | NotSure {
           if (length - off < 4) throw new Unsure();
           const size = u32be(b, off);
           if (size < 16 || size > length - off) throw new Unsure();
-          const dataFormat = latin1(b.subarray(off + 4, off + 8));
+          const dataFormat = fourCC(b, off + 4);
           if (!VALID_FOURCC.test(dataFormat)) throw new Unsure();
           const description = b.subarray(off + 16, off + size);
           const entry: { dataFormat: string; sampleRate?: number; channels?: number } = { dataFormat };
@@ -301,7 +300,7 @@ function walk(source: ByteSource): FastMetadata | NotSure {
   let offset = 0;
   while (remaining > 0) {
     if (source.size - offset < 8) break;
-    if (latin1(need(offset + 4, 4)) === '\0\0\0\0') break;
+    if (fourCC(need(offset + 4, 4), 0) === '\0\0\0\0') break;
     const length = readAtom(offset, remaining, null, onLeaf);
     offset += length;
     remaining -= length;
