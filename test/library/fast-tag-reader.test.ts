@@ -161,20 +161,40 @@ test('tags claiming huge sizes (ID3v2 of 200 MB, a FLAC block of 16 MB, an Ogg p
   }
 });
 
-test('FileWindowSource: one read of the first 64 KiB; reads past it are bounded by MAX_TAG_READ_BYTES in all', async () => {
+test('FileWindowSource: one pread for the first 64 KiB, one more for a window further on, the right bytes everywhere, and MAX_TAG_READ_BYTES in all', async () => {
   const dir = await harness.tempDir();
   const file = path.join(dir, 'big.bin');
-  const size = MAX_TAG_READ_BYTES + 2 * WINDOW_BYTES;
-  await fsp.writeFile(file, Buffer.alloc(size, 7));
+  const size = MAX_TAG_READ_BYTES + 4 * WINDOW_BYTES;
+  const content = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) content[i] = i % 251;
+  await fsp.writeFile(file, content);
+  const expect = (got: Uint8Array | undefined, offset: number, length: number, what: string): void =>
+    assert.ok(got && Buffer.compare(Buffer.from(got), content.subarray(offset, offset + length)) === 0, what);
   const fd = fs.openSync(file, 'r');
+  // Counting the reads the source makes (a spy on fs.readSync, which it calls through the module object).
+  const readSync = fs.readSync;
+  let preads = 0;
+  fs.readSync = ((...args: Parameters<typeof fs.readSync>) => {
+    preads++;
+    return readSync(...args);
+  }) as typeof fs.readSync;
   try {
     const source = new FileWindowSource(fd, size);
-    assert.equal(source.read(0, 16)?.length, 16);
+    assert.equal(preads, 1, 'the first window in one read');
+    expect(source.read(0, 16), 0, 16, 'head');
+    expect(source.read(WINDOW_BYTES - 8, 8), WINDOW_BYTES - 8, 8, 'end of the head');
+    assert.equal(preads, 1);
+    const far = 3 * WINDOW_BYTES + 100;
+    expect(source.read(far, 8), far, 8, 'far');
+    expect(source.read(far + 5000, 64), far + 5000, 64, 'near the far read');
+    assert.equal(preads, 2, 'reads near each other past the head share one more read');
+    expect(source.read(WINDOW_BYTES - 4, 8), WINDOW_BYTES - 4, 8, 'across the end of the head');
     assert.equal(source.read(size - 4, 8), undefined, 'past the end');
     assert.equal(source.read(-1, 4), undefined);
-    assert.equal(source.read(WINDOW_BYTES, MAX_TAG_READ_BYTES), undefined, 'the window and this together exceed the limit');
-    assert.equal(source.read(WINDOW_BYTES, 1024)?.length, 1024);
+    assert.equal(source.read(WINDOW_BYTES, MAX_TAG_READ_BYTES), undefined, 'the windows and this together exceed the limit');
+    expect(source.read(2 * WINDOW_BYTES, 2 * WINDOW_BYTES), 2 * WINDOW_BYTES, 2 * WINDOW_BYTES, 'a read larger than a window');
   } finally {
+    fs.readSync = readSync;
     fs.closeSync(fd);
   }
 });

@@ -5,6 +5,7 @@
  * CSET chunk says otherwise. A "fact" chunk (compressed formats), CSET, BWF or embedded ID3
  * is "not sure".
  */
+import { MAX_TAG_READ_BYTES } from '../tag-read-limit.js';
 import { fourCC, NOT_SURE, u16le, u32le, type ByteSource, type NotSure } from './byte-source.js';
 import { CommonTagCollector, type CommonId, type FastMetadata, type FormatFields } from './common-tags.js';
 
@@ -80,7 +81,7 @@ export function readWave(source: ByteSource): FastMetadata | NotSure {
         break;
       }
       case 'LIST': {
-        if (size < 4) return NOT_SURE;
+        if (size < 4 || size > MAX_TAG_READ_BYTES / 2) return NOT_SURE;
         const list = source.read(position, size);
         if (!list) return NOT_SURE;
         if (fourCC(list, 0) === 'INFO' && !readInfo(list.subarray(4), collector)) return NOT_SURE;
