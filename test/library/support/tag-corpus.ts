@@ -10,7 +10,8 @@ export interface CorpusVariant {
   name: string;
   /** ffmpeg arguments after the inputs (the audio is input 0, a cover picture input 1 when `cover`). */
   args: string[];
-  cover?: 'png' | 'jpg';
+  /** cover.png, cover.jpg (small) or noise.png (about 400 KB: a tag far larger than the first read). */
+  cover?: 'png' | 'jpg' | 'noise';
   seconds?: number;
   sampleRate?: number;
   channels?: number;
@@ -40,6 +41,8 @@ export const CORPUS: CorpusVariant[] = [
   { name: 'non-ascii-v23.mp3', args: [...MP3, '-b:a', '128k', '-id3v2_version', '3', ...meta(NON_ASCII)], common: true },
   { name: 'long-title.mp3', args: [...MP3, '-b:a', '128k', ...meta({ ...TAGS, title: 'Long '.repeat(2000) })], common: true },
   { name: 'cover-v23.mp3', args: [...COVER, ...MP3, '-b:a', '128k', '-id3v2_version', '3', ...meta(TAGS)], cover: 'png', common: true },
+  { name: 'big-cover.mp3', args: [...COVER, ...MP3, '-b:a', '128k', ...meta(TAGS)], cover: 'noise', common: true },
+  { name: 'big-cover.flac', args: [...COVER, '-c:a', 'flac', ...meta(TAGS)], cover: 'noise', common: true },
   { name: 'cover-v24.mp3', args: [...COVER, ...MP3, '-b:a', '128k', ...meta(TAGS)], cover: 'jpg', common: true },
   { name: 'mpeg2-mono.mp3', args: [...MP3, '-b:a', '32k', ...meta(TAGS)], sampleRate: 22050, channels: 1, common: true },
   { name: 'mpeg25.mp3', args: [...MP3, '-b:a', '16k', ...meta(TAGS)], sampleRate: 8000, channels: 1, common: true },
@@ -75,12 +78,13 @@ export async function makeCorpus(dir: string, variants: readonly CorpusVariant[]
   await fsp.mkdir(dir, { recursive: true });
   await ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=1', '-frames:v', '1', path.join(dir, 'cover.png')]);
   await ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=1', '-frames:v', '1', path.join(dir, 'cover.jpg')]);
+  await ffmpeg(['-f', 'lavfi', '-i', 'color=c=gray:s=400x400,noise=alls=100:allf=t', '-frames:v', '1', path.join(dir, 'noise.png')]);
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < variants.length) {
       const v = variants[next++]!;
       const input = ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${v.sampleRate ?? 44100}:duration=${v.seconds ?? 1.5}`];
-      const cover = v.cover ? ['-i', path.join(dir, `cover.${v.cover}`)] : [];
+      const cover = v.cover ? ['-i', path.join(dir, v.cover === 'noise' ? 'noise.png' : `cover.${v.cover}`)] : [];
       await ffmpeg([...input, ...cover, '-ac', String(v.channels ?? 1), ...v.args, path.join(dir, v.name)]);
     }
   };
