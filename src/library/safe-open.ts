@@ -10,6 +10,9 @@
  * (readlink of /proc/self/fd/N) must be the path we meant to open, inside the real library
  * root, and the file now at that path must be the one we hold (same device and inode).
  * Whatever the links did in between, the descriptor tells the truth about what was opened.
+ * Most paths have no link at all: for them the realpath() (a system call per component) is
+ * skipped, the path is opened as it stands and the same checks are made against it
+ * (openDirect); any other outcome takes the full way.
  */
 import fs, { constants as fsConstants, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
@@ -45,6 +48,10 @@ const HAS_FD_NAMES = fs.existsSync(FD_NAMES);
  */
 export async function openLibraryFile(realRoot: string, relativePath: string): Promise<OpenedLibraryFile> {
   const wanted = pathBelow(realRoot, relativePath);
+  if (HAS_FD_NAMES) {
+    const direct = await openDirect(wanted);
+    if (direct) return direct;
+  }
   let handle: fsp.FileHandle | undefined;
   try {
     const real = await fsp.realpath(wanted);
@@ -65,11 +72,40 @@ export async function openLibraryFile(realRoot: string, relativePath: string): P
 }
 
 /**
+ * The common case without realpath(): the path as listed has no link in it, so it is its own
+ * real path. It is opened as it stands, and kept only if the kernel's name for the opened
+ * descriptor is exactly that path (inside the real root by construction) and the file at the
+ * path is the one held: the very checks the full way makes, against the same name. A link
+ * anywhere in the path (resolved by the open) shows as another name, a link as the last
+ * component fails the open (O_NOFOLLOW); then, as on any error, undefined: the full way
+ * decides, with its own errors.
+ */
+async function openDirect(wanted: string): Promise<OpenedLibraryFile | undefined> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(wanted, OPEN_FLAGS);
+    const stat = await handle.stat();
+    if (!stat.isFile() || (await fsp.readlink(`${FD_NAMES}/${handle.fd}`)) !== wanted || !sameFile(stat, await fsp.stat(wanted))) return undefined;
+    const opened = { handle, stat };
+    handle = undefined;
+    return opened;
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
+
+/**
  * {@link openLibraryFile} with blocking calls, for worker threads (the tag reader), where
  * blocking is harmless. Same checks, same errors; the caller closes `fd`.
  */
 export function openLibraryFileSync(realRoot: string, relativePath: string): OpenedLibraryFileSync {
   const wanted = pathBelow(realRoot, relativePath);
+  if (HAS_FD_NAMES) {
+    const direct = openDirectSync(wanted);
+    if (direct) return direct;
+  }
   let fd: number | undefined;
   try {
     const real = fs.realpathSync(wanted);
@@ -84,6 +120,23 @@ export function openLibraryFileSync(realRoot: string, relativePath: string): Ope
     return opened;
   } catch (err) {
     throw asOpenError(err, relativePath);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** {@link openDirect} with blocking calls: four system calls where the full way makes one per path component more. */
+function openDirectSync(wanted: string): OpenedLibraryFileSync | undefined {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(wanted, OPEN_FLAGS);
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile() || fs.readlinkSync(`${FD_NAMES}/${fd}`) !== wanted || !sameFile(stat, fs.statSync(wanted))) return undefined;
+    const opened = { fd, stat };
+    fd = undefined;
+    return opened;
+  } catch {
+    return undefined;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
@@ -122,7 +175,11 @@ function requireSameName(opened: string, real: string, relativePath: string): vo
 
 /** The file at the path now must be the one we hold: a swap after the open is caught too. */
 function requireSameFile(held: Stats, atPath: Stats, relativePath: string): void {
-  if (held.dev !== atPath.dev || held.ino !== atPath.ino) throw outside(relativePath);
+  if (!sameFile(held, atPath)) throw outside(relativePath);
+}
+
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
 }
 
 function requireRegular(stat: Stats, relativePath: string): void {

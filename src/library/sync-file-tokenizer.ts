@@ -2,13 +2,9 @@ import fs from 'node:fs';
 import { AbstractTokenizer, EndOfStreamError, type IFileInfo, type IReadChunkOptions } from 'strtok3';
 import { openLibraryFileSync } from './safe-open.js';
 
-/**
- * The most a tag parse may read from one file, in all, and the largest single buffer it may
- * ask for: 8 MiB. Tags (with skipCovers, an ID3v2 tag is still read whole, covers included)
- * are far smaller; a tag chunk that claims 2 GiB is refused before anything is allocated or
- * read, and the file shows no tags.
- */
-export const MAX_TAG_READ_BYTES = 8 * 1024 * 1024;
+import { MAX_TAG_READ_BYTES } from './tag-read-limit.js';
+
+export { MAX_TAG_READ_BYTES };
 
 /** A tag parse asked for more than {@link MAX_TAG_READ_BYTES}. */
 export class TagReadLimitError extends RangeError {
@@ -44,7 +40,15 @@ export class SyncFileTokenizer extends AbstractTokenizer {
    */
   static openInLibrary(realRoot: string, relativePath: string): SyncFileTokenizer {
     const { fd, stat } = openLibraryFileSync(realRoot, relativePath);
-    return new SyncFileTokenizer(fd, { path: relativePath, size: stat.size });
+    return SyncFileTokenizer.ofOpenFile(fd, stat.size, relativePath);
+  }
+
+  /**
+   * A tokenizer over a file already opened through the safe-open primitive (the fast path
+   * looked at it first); it owns `fd` from now on and closes it.
+   */
+  static ofOpenFile(fd: number, size: number, relativePath: string): SyncFileTokenizer {
+    return new SyncFileTokenizer(fd, { path: relativePath, size });
   }
 
   private constructor(fd: number, fileInfo: IFileInfo) {
