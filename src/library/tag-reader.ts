@@ -1,6 +1,7 @@
 import type { V2Entry } from '../protocol/index.js';
 import fs from 'node:fs';
 import { openLibraryFileSync, type OpenedLibraryFileSync } from './safe-open.js';
+import { shareTagMaps } from './shared-tag-maps.js';
 import type { SyncFileTokenizer } from './sync-file-tokenizer.js';
 import { FileWindowSource } from './tag-formats/file-window-source.js';
 import { NOT_SURE, readFastTags, type FastMetadata, type NotSure } from './tag-formats/fast-tag-reader.js';
@@ -20,7 +21,8 @@ export type AudioTags = Omit<V2Entry, 'path' | 'size' | 'mtime' | 'sha256'> & {
 };
 
 // music-metadata is loaded on first use, so that starting the server or the client's
-// --help does not pay for it.
+// --help does not pay for it, nor a tag worker whose files all take the fast path. Its tag
+// maps are shared between parses from then on (shared-tag-maps.ts).
 let parser: Promise<typeof import('music-metadata')> | undefined;
 let syncTokenizer: Promise<typeof import('./sync-file-tokenizer.js')> | undefined;
 
@@ -63,7 +65,7 @@ export async function readTagsBlocking(realRoot: string, relativePath: string): 
 async function readWithMusicMetadata(fd: number, size: number, relativePath: string): Promise<AudioTags> {
   let tokenizer: SyncFileTokenizer;
   try {
-    parser ??= import('music-metadata');
+    parser ??= shareTagMaps().then(() => import('music-metadata'));
     syncTokenizer ??= import('./sync-file-tokenizer.js');
     tokenizer = (await syncTokenizer).SyncFileTokenizer.ofOpenFile(fd, size, relativePath);
   } catch (err) {
