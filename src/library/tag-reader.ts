@@ -5,6 +5,7 @@ import { shareTagMaps } from './shared-tag-maps.js';
 import type { SyncFileTokenizer } from './sync-file-tokenizer.js';
 import { FileWindowSource } from './tag-formats/file-window-source.js';
 import { NOT_SURE, readFastTags, type FastMetadata, type NotSure } from './tag-formats/fast-tag-reader.js';
+import { OGG_HEAD_BYTES, OGG_TAIL_BYTES, oggDuration } from './tag-formats/ogg-duration.js';
 
 /**
  * What is read from a file's content: the fields of a v2 listing record beyond path, size,
@@ -55,8 +56,11 @@ export async function readTagsBlocking(realRoot: string, relativePath: string): 
     // A read error or a parser bug: music-metadata gets its chance.
   }
   if (fast !== NOT_SURE) {
-    fs.closeSync(fd);
-    return tagsOf(fast);
+    try {
+      return withOggDuration(fd, stat.size, tagsOf(fast));
+    } finally {
+      fs.closeSync(fd);
+    }
   }
   return readWithMusicMetadata(fd, stat.size, relativePath);
 }
@@ -74,12 +78,37 @@ async function readWithMusicMetadata(fd: number, size: number, relativePath: str
   }
   try {
     const { parseFromTokenizer } = await parser;
-    return tagsOf(await parseFromTokenizer(tokenizer, TAG_PARSE_OPTIONS));
+    return withOggDuration(fd, size, tagsOf(await parseFromTokenizer(tokenizer, TAG_PARSE_OPTIONS)));
   } catch {
     return {};
   } finally {
     await tokenizer.close().catch(() => {});
   }
+}
+
+// Reused by every Ogg file of the thread (tag workers read one file after another).
+let oggHead: Buffer | undefined;
+let oggTail: Buffer | undefined;
+
+/**
+ * An Ogg Vorbis or Opus file's duration from its last page (tag-formats/ogg-duration.ts),
+ * where the parse gave none: two more reads, of its first 4 KiB and last 65 KiB. Any
+ * failure leaves the tags as they are.
+ */
+function withOggDuration(fd: number, size: number, tags: AudioTags): AudioTags {
+  if (tags.duration !== undefined || (tags.codec !== 'Vorbis I' && tags.codec !== 'Opus')) return tags;
+  try {
+    oggHead ??= Buffer.allocUnsafe(OGG_HEAD_BYTES);
+    oggTail ??= Buffer.allocUnsafe(OGG_TAIL_BYTES);
+    const headLength = fs.readSync(fd, oggHead, 0, Math.min(size, OGG_HEAD_BYTES), 0);
+    const tailLength = Math.min(size, OGG_TAIL_BYTES);
+    const got = fs.readSync(fd, oggTail, 0, tailLength, size - tailLength);
+    const seconds = oggDuration(oggHead.subarray(0, headLength), oggTail.subarray(0, got), tags.codec, tags.sampleRate);
+    if (seconds !== undefined && Number.isFinite(seconds)) tags.duration = Math.round(seconds * 1000) / 1000;
+  } catch {
+    // Unreadable now: no duration, as before.
+  }
+  return tags;
 }
 
 /**

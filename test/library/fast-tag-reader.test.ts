@@ -66,11 +66,52 @@ test('unusual files go to music-metadata: numeric genres, "/"-split artists, mp3
   }
 });
 
+/**
+ * What readTagsBlocking must give: music-metadata's tags, and for Ogg Vorbis and Opus files
+ * that parse gives no duration for (it has one only after reading every page), the duration
+ * music-metadata finds when it does read every page.
+ */
+async function endToEndReference(file: string): Promise<AudioTags> {
+  const tags = await reference(file);
+  if (tags.duration === undefined && (tags.codec === 'Vorbis I' || tags.codec === 'Opus')) {
+    const whole = await parseFile(file, { ...TAG_PARSE_OPTIONS, duration: true });
+    if (whole.format.duration !== undefined) tags.duration = Math.round(whole.format.duration * 1000) / 1000;
+  }
+  return tags;
+}
+
 test('readTagsBlocking gives music-metadata\'s tags for every corpus and sample file, fast path or not', { timeout: 120_000 }, async () => {
   for (const file of await corpusAndSamples()) {
     const root = path.dirname(file);
-    assert.deepEqual(await readTagsBlocking(fs.realpathSync(root), path.basename(file)), await reference(file), file);
+    assert.deepEqual(await readTagsBlocking(fs.realpathSync(root), path.basename(file)), await endToEndReference(file), file);
   }
+});
+
+test('Ogg Vorbis and Opus files of any length have a duration (from the last page), as music-metadata finds reading every page', { timeout: 60_000 }, async () => {
+  const dir = fs.realpathSync(await harness.tempDir());
+  await makeCorpus(dir, [
+    { name: 'vorbis-200s.ogg', args: ['-c:a', 'libvorbis', '-q:a', '0'], seconds: 200, common: true },
+    { name: 'vorbis-22k.ogg', args: ['-c:a', 'libvorbis'], seconds: 61, sampleRate: 22050, common: true },
+    { name: 'opus-90s.opus', args: ['-c:a', 'libopus', '-b:a', '32k'], seconds: 90, sampleRate: 48000, common: false },
+  ]);
+  for (const [name, seconds] of [['vorbis-200s.ogg', 200], ['vorbis-22k.ogg', 61], ['opus-90s.opus', 90]] as const) {
+    assert.equal((await reference(path.join(dir, name))).duration, undefined, `${name}: music-metadata's header-only parse gives no duration`);
+    const tags = await readTagsBlocking(dir, name);
+    assert.equal(tags?.duration, (await endToEndReference(path.join(dir, name))).duration, name);
+    assert.ok(Math.abs(tags!.duration! - seconds) < 0.05, `${name}: ${tags!.duration} s`);
+  }
+
+  // Bytes after the last page that look like a page ("OggS", a wrong checksum) are not taken
+  // for one; a file cut inside its last page gives the last whole page's time.
+  const bytes = fs.readFileSync(path.join(dir, 'vorbis-200s.ogg'));
+  const fake = Buffer.from(bytes.subarray(bytes.lastIndexOf('OggS')));
+  fake.writeUInt32LE(0xffff, 6); // another granule...
+  fake.writeUInt32LE(0x12345678, 22); // ...and a checksum that does not match
+  fs.writeFileSync(path.join(dir, 'junk-after.ogg'), Buffer.concat([bytes, fake]));
+  assert.equal((await readTagsBlocking(dir, 'junk-after.ogg'))?.duration, (await readTagsBlocking(dir, 'vorbis-200s.ogg'))?.duration);
+  fs.writeFileSync(path.join(dir, 'cut.ogg'), bytes.subarray(0, bytes.lastIndexOf('OggS') + 40));
+  const cut = (await readTagsBlocking(dir, 'cut.ogg'))?.duration;
+  assert.ok(cut !== undefined && cut < 200 && cut > 190, `cut: ${cut}`);
 });
 
 test('every file of the sample library is answered by the fast path, equal to music-metadata', async () => {
