@@ -10,7 +10,7 @@ import { openLibraryFile, type OpenedLibraryFile } from './safe-open.js';
 import { PackedEntries, type EntrySequence } from './packed-entries.js';
 import { scanLibraryPacked, type LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
-import { DEFAULT_TAG_WORKERS, TAG_FILES_IN_FLIGHT_PER_WORKER, TagWorkerPool } from './tag-worker-pool.js';
+import { DEFAULT_TAG_WORKERS, TAG_BATCH_FILES, TAG_FILES_IN_FLIGHT_PER_WORKER, TagWorkerPool } from './tag-worker-pool.js';
 
 export interface LibraryOptions {
   /** Milliseconds between rescans; 0 turns periodic rescans off. */
@@ -54,11 +54,11 @@ export interface ScanReport extends ReconcileCounts {
 }
 
 /**
- * Tag reads asked for at once: enough for every worker's batches in flight
- * (tag-worker-pool.ts) and as many again queued, so that the next batch is ready when one
- * comes back.
+ * Batches of tag reads a tag pass keeps asked for: enough for every worker's batches in
+ * flight (tag-worker-pool.ts) and as many again queued, so that the next batch is ready
+ * when one comes back.
  */
-const TAG_READ_CONCURRENCY = 2 * TAG_FILES_IN_FLIGHT_PER_WORKER * DEFAULT_TAG_WORKERS;
+const TAG_BATCHES_IN_FLIGHT = 2 * (TAG_FILES_IN_FLIGHT_PER_WORKER / TAG_BATCH_FILES) * DEFAULT_TAG_WORKERS;
 export const DEFAULT_WATCH_DEBOUNCE_MS = 500;
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000;
@@ -304,19 +304,31 @@ export class Library {
       const count = todo ? todo.count : files.length;
       const started = performance.now();
       let next = 0;
+      // A batch at a time, written in one transaction as it comes back: per file, no
+      // promise, no lookup of tags the database has just said it lacks, and nothing held
+      // past its batch (what is held longer is promoted and grows the old generation).
       const lane = async (): Promise<void> => {
         for (;;) {
           // Tags wait while a scan runs: both compete for the disk and the event loop, and
           // the scan is what keeps the listing true.
           while (this.scanning) await this.scanning.catch(() => undefined);
           if (this.closed) return;
-          while (next < files.length && todo && todo.flags[next] === 0) next++;
-          if (next >= files.length) return;
-          const entry = files.at(next++)!;
-          await (full ? this.tags.refresh(entry, () => this.readTagsFromFile(entry)) : this.readTags(entry)).catch(() => undefined);
+          const batch: LibraryEntry[] = [];
+          while (batch.length < TAG_BATCH_FILES && next < files.length) {
+            if (!todo || todo.flags[next] === 1) batch.push(files.at(next)!);
+            next++;
+          }
+          if (batch.length === 0) return;
+          this.tagFilesRead += batch.length;
+          const tags = await this.tagWorkers.readMany(this.realRoot, batch.map((entry) => entry.path));
+          // Read after the library closed: possibly cut short, so nothing is kept.
+          if (this.closed) return;
+          // Not opened (a link out of the library, gone) is `undefined`: nothing is kept,
+          // so nothing from outside can stay in the listing, and the next pass tries again.
+          this.store.putTagsBatch(batch, tags);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(TAG_READ_CONCURRENCY, count) }, lane));
+      await Promise.all(Array.from({ length: Math.min(TAG_BATCHES_IN_FLIGHT, Math.ceil(count / TAG_BATCH_FILES)) }, lane));
       if (this.closed) return;
       this.store.flushTags();
       // Albums and artists go only once every file's tags are known again, so one whose
@@ -331,10 +343,15 @@ export class Library {
     const flags = new Uint8Array(files.length);
     let count = 0;
     let byPath: Map<string, number> | undefined;
+    // The rows come in id order, which after a first start is the snapshot's order: the
+    // position after the last one found is tried before a search.
+    let guess = 0;
     for (const path of this.store.untaggedPathsIterator()) {
       let i: number;
-      if (files instanceof PackedEntries) i = files.indexOf(path);
-      else {
+      if (files instanceof PackedEntries) {
+        i = guess < files.length && files.path(guess) === path ? guess : files.indexOf(path);
+        if (i !== -1) guess = i + 1;
+      } else {
         byPath ??= new Map(Array.from({ length: files.length }, (_, k) => [files.at(k)!.path, k]));
         i = byPath.get(path) ?? -1;
       }

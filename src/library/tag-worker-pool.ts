@@ -131,6 +131,33 @@ export class TagWorkerPool {
     });
   }
 
+  /**
+   * The tags of each of `relativePaths` below `realRoot`, in their order, as `read` gives
+   * them one by one, with one promise for the lot: a tag pass asks for files a batch at a
+   * time, and a promise and a closure chain per file were garbage that lived long enough (a
+   * batch's round trip) to be promoted, growing the main thread's heap by some 80 MB over
+   * a first pass of 100,000 files (docs/BENCHMARKS.md, scenario 11).
+   */
+  readMany(realRoot: string, relativePaths: readonly string[]): Promise<(AudioTags | undefined)[]> {
+    const out: (AudioTags | undefined)[] = new Array(relativePaths.length);
+    if (this.closed || relativePaths.length === 0) return Promise.resolve(out.fill(NO_TAGS));
+    clearTimeout(this.idleTimer);
+    return new Promise((resolve) => {
+      let left = relativePaths.length;
+      relativePaths.forEach((path, i) => {
+        this.queue.push({
+          realRoot,
+          path,
+          resolve: (tags) => {
+            out[i] = tags;
+            if (--left === 0) resolve(out);
+          },
+        });
+      });
+      this.schedulePump();
+    });
+  }
+
   /** Stops every worker for good; reads still queued or in flight resolve with no tags. */
   async close(): Promise<void> {
     this.closed = true;
