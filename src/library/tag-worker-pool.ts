@@ -75,6 +75,14 @@ export const TAG_FILES_IN_FLIGHT_PER_WORKER = TAG_BATCH_FILES * BATCHES_PER_WORK
 export const TAG_WORKER_HEAP_MB = 64;
 
 /**
+ * The tag worker's young generation. A parse's objects die with its file, so a small one
+ * is enough; left to V8, it grew with the pass and was about 35 MB of a first start's peak
+ * RSS (100,000 files: 213 MB → 177-180 MB with 2-4 MB, server CPU time the same within
+ * noise; docs/BENCHMARKS.md, scenario 11).
+ */
+export const TAG_WORKER_YOUNG_MB = 4;
+
+/**
  * One core is left to the main thread (which writes every tag to the database and serves
  * the clients) and to whatever else runs. Measured on the 2-core machine, 100,000 files,
  * first start with an empty database, load average 5-8 from other work: one worker 75.2 s
@@ -279,7 +287,7 @@ export class TagWorkerPool {
     // not the process.
     const worker = new Worker(this.workerUrl, {
       workerData: { progress } satisfies TagWorkerData,
-      resourceLimits: { maxOldGenerationSizeMb: TAG_WORKER_HEAP_MB },
+      resourceLimits: { maxOldGenerationSizeMb: TAG_WORKER_HEAP_MB, maxYoungGenerationSizeMb: TAG_WORKER_YOUNG_MB },
     });
     // An idle worker must not keep the process alive; one with reads in flight does (see
     // send() and the reply handler), or a process awaiting only tags would exit mid-pass.
