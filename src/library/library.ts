@@ -10,6 +10,7 @@ import { openLibraryFile, type OpenedLibraryFile } from './safe-open.js';
 import { PackedEntries, type EntrySequence } from './packed-entries.js';
 import { scanLibraryPacked, type LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
+import { holdYoungGeneration } from './young-generation.js';
 import { DEFAULT_TAG_WORKERS, TAG_BATCH_FILES, TAG_FILES_IN_FLIGHT_PER_WORKER, TagWorkerPool } from './tag-worker-pool.js';
 
 export interface LibraryOptions {
@@ -165,6 +166,16 @@ export class Library {
       return library;
     }
     const started = performance.now();
+    const release = holdYoungGeneration(); // until the tag pass has its own hold
+    try {
+      return await Library.firstScan(root, realRoot, store, options, started);
+    } finally {
+      release();
+    }
+  }
+
+  /** A start without a usable snapshot: scan, reconcile, then serve while the tags are read. */
+  private static async firstScan(root: string, realRoot: string, store: LibraryStore, options: LibraryOptions, started: number): Promise<Library> {
     options.onScanStart?.({ full: options.rescanNow === true });
     const directories = new Map<string, string>();
     const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(options.onSkip ? { onSkip: options.onSkip } : {}) };
@@ -295,47 +306,57 @@ export class Library {
     this.tagPass = (async () => {
       await previous;
       if (this.closed) return;
-      // The database says which files lack tags for their current stat: after a restart,
-      // only those changed, added, or left unread by a crash.
-      // One flag per file of the snapshot, and each entry made only when its turn comes:
-      // a first pass over 100,000 files holds no list of them (objects or paths) meanwhile.
-      const files = index.files;
-      const todo = full ? undefined : this.untaggedPositions(files);
-      const count = todo ? todo.count : files.length;
-      const started = performance.now();
-      let next = 0;
-      // A batch at a time, written in one transaction as it comes back: per file, no
-      // promise, no lookup of tags the database has just said it lacks, and nothing held
-      // past its batch (what is held longer is promoted and grows the old generation).
-      const lane = async (): Promise<void> => {
-        for (;;) {
-          // Tags wait while a scan runs: both compete for the disk and the event loop, and
-          // the scan is what keeps the listing true.
-          while (this.scanning) await this.scanning.catch(() => undefined);
-          if (this.closed) return;
-          const batch: LibraryEntry[] = [];
-          while (batch.length < TAG_BATCH_FILES && next < files.length) {
-            if (!todo || todo.flags[next] === 1) batch.push(files.at(next)!);
-            next++;
-          }
-          if (batch.length === 0) return;
-          this.tagFilesRead += batch.length;
-          const tags = await this.tagWorkers.readMany(this.realRoot, batch.map((entry) => entry.path));
-          // Read after the library closed: possibly cut short, so nothing is kept.
-          if (this.closed) return;
-          // Not opened (a link out of the library, gone) is `undefined`: nothing is kept,
-          // so nothing from outside can stay in the listing, and the next pass tries again.
-          this.store.putTagsBatch(batch, tags);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(TAG_BATCHES_IN_FLIGHT, Math.ceil(count / TAG_BATCH_FILES)) }, lane));
-      if (this.closed) return;
-      this.store.flushTags();
-      // Albums and artists go only once every file's tags are known again, so one whose
-      // files were merely touched keeps its id.
-      if (this.current === index) this.store.dropOrphans();
-      if (count > 0) this.options.onTagPassEnd?.({ files: count, ms: performance.now() - started });
+      const release = holdYoungGeneration();
+      try {
+        await this.readTagsOf(index, full);
+      } finally {
+        release();
+      }
     })();
+  }
+
+  /** The tag pass itself (see startTagPass). */
+  private async readTagsOf(index: LibraryIndex, full: boolean): Promise<void> {
+    // The database says which files lack tags for their current stat: after a restart,
+    // only those changed, added, or left unread by a crash.
+    // One flag per file of the snapshot, and each entry made only when its turn comes:
+    // a first pass over 100,000 files holds no list of them (objects or paths) meanwhile.
+    const files = index.files;
+    const todo = full ? undefined : this.untaggedPositions(files);
+    const count = todo ? todo.count : files.length;
+    const started = performance.now();
+    let next = 0;
+    // A batch at a time, written in one transaction as it comes back: per file, no
+    // promise, no lookup of tags the database has just said it lacks, and nothing held
+    // past its batch (what is held longer is promoted and grows the old generation).
+    const lane = async (): Promise<void> => {
+      for (;;) {
+        // Tags wait while a scan runs: both compete for the disk and the event loop, and
+        // the scan is what keeps the listing true.
+        while (this.scanning) await this.scanning.catch(() => undefined);
+        if (this.closed) return;
+        const batch: LibraryEntry[] = [];
+        while (batch.length < TAG_BATCH_FILES && next < files.length) {
+          if (!todo || todo.flags[next] === 1) batch.push(files.at(next)!);
+          next++;
+        }
+        if (batch.length === 0) return;
+        this.tagFilesRead += batch.length;
+        const tags = await this.tagWorkers.readMany(this.realRoot, batch.map((entry) => entry.path));
+        // Read after the library closed: possibly cut short, so nothing is kept.
+        if (this.closed) return;
+        // Not opened (a link out of the library, gone) is `undefined`: nothing is kept,
+        // so nothing from outside can stay in the listing, and the next pass tries again.
+        this.store.putTagsBatch(batch, tags);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(TAG_BATCHES_IN_FLIGHT, Math.ceil(count / TAG_BATCH_FILES)) }, lane));
+    if (this.closed) return;
+    this.store.flushTags();
+    // Albums and artists go only once every file's tags are known again, so one whose
+    // files were merely touched keeps its id.
+    if (this.current === index) this.store.dropOrphans();
+    if (count > 0) this.options.onTagPassEnd?.({ files: count, ms: performance.now() - started });
   }
 
   /** Which files of `files` the database has no tags for under their stat: a flag per position. */
@@ -394,6 +415,7 @@ export class Library {
     const full = this.fullScanPending;
     this.fullScanPending = false;
     this.scanning = (async () => {
+      const release = holdYoungGeneration();
       try {
         const started = performance.now();
         this.options.onScanStart?.({ full });
@@ -420,6 +442,7 @@ export class Library {
         this.options.onChange?.(next, previous);
         return next;
       } finally {
+        release();
         this.scanning = undefined;
         if (this.rescanAgain) {
           this.rescanAgain = false;
