@@ -326,9 +326,10 @@ export class Library {
     const count = todo ? todo.count : files.length;
     const started = performance.now();
     let next = 0;
-    // A batch at a time, written in one transaction as it comes back: per file, no
-    // promise, no lookup of tags the database has just said it lacks, and nothing held
-    // past its batch (what is held longer is promoted and grows the old generation).
+    // A batch at a time, handed to the store as it comes back (which writes 500 files to a
+    // transaction): per file, no promise, no lookup of tags the database has just said it
+    // lacks, and little held past its batch (what is held longer is promoted and grows the
+    // old generation). An INFO of a file in flight may read it a second time: same tags.
     const lane = async (): Promise<void> => {
       for (;;) {
         // Tags wait while a scan runs: both compete for the disk and the event loop, and
