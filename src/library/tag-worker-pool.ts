@@ -77,8 +77,10 @@ export const TAG_WORKER_HEAP_MB = 64;
 /**
  * The tag worker's young generation. A parse's objects die with its file, so a small one
  * is enough; left to V8, it grew with the pass and was about 35 MB of a first start's peak
- * RSS (100,000 files: 213 MB → 177-180 MB with 2-4 MB, server CPU time the same within
- * noise; docs/BENCHMARKS.md, scenario 11).
+ * RSS (100,000 files: 213 MB → 177-180 MB with 2-4 MB). Its price is collections: in CPU
+ * profiles of a first start the worker's GC took 3.95 s with 4 MB, 2.64 s with 8 MB and
+ * 1.23 s with 16 MB (peak RSS 167, 174, 180 MB), some 27 µs a file with this parser, less
+ * with one that allocates less (docs/BENCHMARKS.md, scenario 11).
  */
 export const TAG_WORKER_YOUNG_MB = 4;
 
