@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
 import { test } from 'node:test';
-import { Library } from '../../src/library/index.js';
+import { Library, LibraryIndex, PackedEntries } from '../../src/library/index.js';
 import { holdYoungGeneration, youngGenerationHolds } from '../../src/library/young-generation.js';
 import { SAMPLE_LIBRARY } from '../client/support/paths.js';
 
@@ -31,4 +32,22 @@ test('a first start holds the young generation through its scan and tag pass, an
   } finally {
     library.close();
   }
+});
+
+test('the v1 LIST reply of a snapshot is built with the young generation held, and let go after', () => {
+  const files = Array.from({ length: 3 }, (_, i) => ({ path: `${i}.mp3`, absolutePath: `/lib/${i}.mp3`, size: i, mtimeMs: 1, ctimeMs: 1, ino: i, dev: 1 }));
+  const index = new LibraryIndex(PackedEntries.of('/lib/', files));
+  const flags: string[] = [];
+  const original = v8.setFlagsFromString;
+  v8.setFlagsFromString = (flag: string) => {
+    flags.push(flag);
+    original(flag);
+  };
+  try {
+    assert.ok(index.v1ListReply().length > 0);
+  } finally {
+    v8.setFlagsFromString = original;
+  }
+  assert.deepEqual(flags, ['--semi-space-growth-factor=1', '--semi-space-growth-factor=2']);
+  assert.equal(youngGenerationHolds(), 0);
 });
