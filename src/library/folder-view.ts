@@ -1,4 +1,5 @@
 import type { LibraryIndex } from './library-index.js';
+import { PackedEntries } from './packed-entries.js';
 
 /** Most entries one folder listing returns, folders and files together. */
 export const MAX_FOLDER_ENTRIES = 5000;
@@ -21,20 +22,24 @@ export interface FolderListing {
  */
 export function listFolder(index: LibraryIndex, folder: string): FolderListing | undefined {
   const prefix = folder === '' ? '' : folder + '/';
-  const entries = index.entries;
+  // Paths read one at a time from the snapshot as it is held (packed, usually): the first
+  // folder view must not make an object per file of the library (100,000 of them).
+  const snapshot = index.files;
+  const pathAt = snapshot instanceof PackedEntries ? (i: number) => snapshot.path(i) : (i: number) => snapshot.at(i)!.path;
+  const count = snapshot.length;
   // Entries are sorted by path: the folder's files form one run, found by binary search.
   let lo = 0;
-  let hi = entries.length;
+  let hi = count;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (entries[mid]!.path < prefix) lo = mid + 1;
+    if (pathAt(mid) < prefix) lo = mid + 1;
     else hi = mid;
   }
   const folders: string[] = [];
   const files: string[] = [];
   let truncated = false;
-  for (let i = lo; i < entries.length; i++) {
-    const p = entries[i]!.path;
+  for (let i = lo; i < count; i++) {
+    const p = pathAt(i);
     if (!p.startsWith(prefix)) break;
     if (folders.length + files.length >= MAX_FOLDER_ENTRIES) {
       truncated = true;

@@ -1,6 +1,7 @@
 import { MAX_V1_SIZE, encodeListResponse } from '../protocol/index.js';
 import { PackedEntries, type EntrySequence } from './packed-entries.js';
 import type { LibraryEntry } from './scan.js';
+import { holdYoungGeneration } from './young-generation.js';
 
 /**
  * An immutable snapshot of the library, as one scan saw it. A rescan builds a new
@@ -89,9 +90,15 @@ export class LibraryIndex {
   /** The whole v1 LIST reply, encoded once per snapshot and shared by every request. */
   v1ListReply(): Buffer {
     if (!this.v1ListReplyCache) {
-      const paths: string[] = new Array(this.v1Count);
-      for (let i = 0; i < paths.length; i++) paths[i] = this.v1Entry(i)!.path;
-      this.v1ListReplyCache = encodeListResponse(paths);
+      // 100,000 paths made at once would grow the young generation for good (young-generation.ts).
+      const release = holdYoungGeneration();
+      try {
+        const paths: string[] = new Array(this.v1Count);
+        for (let i = 0; i < paths.length; i++) paths[i] = this.v1Entry(i)!.path;
+        this.v1ListReplyCache = encodeListResponse(paths);
+      } finally {
+        release();
+      }
     }
     return this.v1ListReplyCache;
   }

@@ -3,11 +3,12 @@ import type { V2Entry } from '../protocol/index.js';
 import { ServerDatabase, type Migration, type OpenDatabaseOptions } from './database.js';
 import { ListingReplyCache, MAX_CACHED_LISTING_BYTES } from './listing-reply-cache.js';
 import { randomBytes } from 'node:crypto';
-import { PackedEntriesBuilder, type EntrySequence, type PackedEntries } from './packed-entries.js';
+import { PackedEntries, PackedEntriesBuilder, type EntrySequence } from './packed-entries.js';
 import { SavedListing, listingFile, readSavedSnapshot, removeSaved, snapshotFile, writeSaved } from './saved-snapshot.js';
 import type { LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
 import { limitTagText } from './tag-text-limit.js';
+import { holdYoungGeneration } from './young-generation.js';
 
 /** The library's component name in `schema_versions`. */
 export const LIBRARY_COMPONENT = 'library';
@@ -162,6 +163,9 @@ export class LibraryStore {
   readonly database: ServerDatabase;
   private readonly db: Database.Database;
   private readonly pendingTags = new Map<string, { identity: FileIdentity; tags: AudioTags }>();
+  /** Tag passes' batches not yet written (putTagsBatch), and how many files they hold. */
+  private pendingBatches: { identities: readonly FileIdentity[]; tags: readonly (AudioTags | undefined)[] }[] = [];
+  private pendingBatchFiles = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   /** Ids of artists and albums already in the table (few, next to files), to skip their upserts. */
   private readonly artistIds = new Map<string, number>();
@@ -191,10 +195,14 @@ export class LibraryStore {
         `SELECT title, artist, album, album_artist, track, disc, year, genre, duration, codec, sample_rate, bitrate, picture FROM files WHERE tags_read = 1 AND ${IS_FILE}`,
       ).raw(true),
       // Positional parameters: binding twenty named ones per file cost more than the update.
+      // The line is stored as given unless a hash is already known (rare before the tags):
+      // json_patch on every row, to add a key that is almost never there, cost more than
+      // the rest of the update (CPU profile of a first start, docs/BENCHMARKS.md scenario 11).
       putTags: db.prepare(
+        // (better-sqlite3 binds a numbered parameter, ?16, as a named one, from an object: the line is passed twice instead.)
         `UPDATE files SET tags_read = 1, title = ?, artist = ?, album = ?, album_artist = ?, track = ?, disc = ?, year = ?, genre = ?,
          duration = ?, codec = ?, sample_rate = ?, bitrate = ?, picture = ?, artist_id = ?, album_id = ?,
-         listing = json_patch(?, json_object('sha256', sha256)) -- a hash already known stays (a null drops the key)
+         listing = CASE WHEN sha256 IS NULL THEN ? ELSE json_set(?, '$.sha256', sha256) END
          WHERE ${IS_FILE}`,
       ),
       artistId: db.prepare('INSERT INTO artists (name) VALUES (?) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id').pluck(),
@@ -309,6 +317,14 @@ export class LibraryStore {
     this.flushTags();
     this.db.transaction(() => {
       this.forgetSavedSnapshot();
+      if (s.count.get() === 0 && entries instanceof PackedEntries) {
+        // A first start: every file is new. Straight from the packed snapshot into one
+        // prepared insert, with no entry object, map or list of positions on the way.
+        for (let i = 0; i < entries.length; i++) s.insert.run(entries.path(i), ...entries.statAt(i));
+        counts.added = entries.length;
+        s.putMeta.run('root', root);
+        return;
+      }
       const known = new Map<string, StatRow>();
       for (const row of s.allStats.all() as StatRow[]) known.set(row[1], row);
       // Positions, not entries: on a first start every file is new, and 100,000 entry
@@ -400,48 +416,84 @@ export class LibraryStore {
    */
   putTags(identity: FileIdentity, tags: AudioTags): void {
     this.pendingTags.set(identity.path, { identity, tags });
-    if (this.pendingTags.size >= TAG_BATCH) this.flushTags();
-    else if (!this.flushTimer) {
-      this.flushTimer = setTimeout(() => this.flushTags(), TAG_FLUSH_MS);
-      this.flushTimer.unref();
-    }
+    this.scheduleFlush();
   }
 
   /** Writes the tag reads gathered so far. */
   flushTags(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.pendingTags.size === 0 || !this.db.open) return;
-    const batch = [...this.pendingTags.values()];
+    if ((this.pendingTags.size === 0 && this.pendingBatches.length === 0) || !this.db.open) return;
+    const identities: FileIdentity[] = [];
+    const tags: AudioTags[] = [];
+    for (const pending of this.pendingTags.values()) {
+      identities.push(pending.identity);
+      tags.push(pending.tags);
+    }
+    const batches = this.pendingBatches;
+    batches.push({ identities, tags });
     this.pendingTags.clear();
+    this.pendingBatches = [];
+    this.pendingBatchFiles = 0;
+    this.writeTags(batches);
+  }
+
+  /**
+   * Records a batch of tag reads, each `tags[i]` read under `identities[i]` (an `undefined`
+   * is skipped: nothing was read): what a tag pass does with each batch a worker sends back.
+   * Batches are written together, like putTags' files, in one transaction per TAG_BATCH
+   * files or TAG_FLUSH_MS (a commit per worker batch of 64 cost more than the updates in it);
+   * a crash loses at most those. Until then, `tags()` does not see them (a read asked for
+   * meanwhile reads the file again); listings, records and `untaggedPaths` write them first.
+   */
+  putTagsBatch(identities: readonly FileIdentity[], tags: readonly (AudioTags | undefined)[]): void {
+    this.pendingBatches.push({ identities, tags });
+    this.pendingBatchFiles += identities.length;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.pendingTags.size + this.pendingBatchFiles >= TAG_BATCH) this.flushTags();
+    else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => this.flushTags(), TAG_FLUSH_MS);
+      this.flushTimer.unref();
+    }
+  }
+
+  private writeTags(batches: readonly { identities: readonly FileIdentity[]; tags: readonly (AudioTags | undefined)[] }[]): void {
     this.listingChanged();
     const s = this.statements;
     this.db.transaction(() => {
       this.forgetSavedSnapshot();
-      for (const { identity, tags } of batch) {
+      for (const { identities, tags } of batches) for (let i = 0; i < identities.length; i++) {
+        const read = tags[i];
+        if (read === undefined) continue;
+        const identity = identities[i]!;
         // Album artist first: a compilation is one album, not one per track artist.
-        const albumArtist = tags.albumArtist ?? tags.artist;
-        const trackArtist = tags.artist ?? tags.albumArtist;
+        const albumArtist = read.albumArtist ?? read.artist;
+        const trackArtist = read.artist ?? read.albumArtist;
         const albumArtistId = albumArtist === undefined ? null : this.artistId(albumArtist);
         const artistId = trackArtist === undefined ? null : trackArtist === albumArtist ? albumArtistId : this.artistId(trackArtist);
-        const albumId = tags.album === undefined || albumArtistId === null ? null : this.albumId(albumArtistId, tags.album);
+        const albumId = read.album === undefined || albumArtistId === null ? null : this.albumId(albumArtistId, read.album);
+        const line = JSON.stringify(withTags({ path: identity.path, size: identity.size, mtime: Math.round(identity.mtimeMs) }, read));
         s.putTags.run(
-          tags.title ?? null,
-          tags.artist ?? null,
-          tags.album ?? null,
-          tags.albumArtist ?? null,
-          tags.track ?? null,
-          tags.disc ?? null,
-          tags.year ?? null,
-          tags.genre ?? null,
-          tags.duration ?? null,
-          tags.codec ?? null,
-          tags.sampleRate ?? null,
-          tags.bitrate ?? null,
-          tags.picture ? 1 : 0,
+          read.title ?? null,
+          read.artist ?? null,
+          read.album ?? null,
+          read.albumArtist ?? null,
+          read.track ?? null,
+          read.disc ?? null,
+          read.year ?? null,
+          read.genre ?? null,
+          read.duration ?? null,
+          read.codec ?? null,
+          read.sampleRate ?? null,
+          read.bitrate ?? null,
+          read.picture ? 1 : 0,
           artistId,
           albumId,
-          JSON.stringify(withTags({ path: identity.path, size: identity.size, mtime: Math.round(identity.mtimeMs) }, tags)),
+          line,
+          line,
           identity.path,
           identity.size,
           identity.mtimeMs,
@@ -506,14 +558,20 @@ export class LibraryStore {
     const writesBefore = this.listingWrites;
     let chunks: Buffer[] | undefined = [];
     let bytes = 0;
-    for (const text of this.listingLines(entries)) {
-      const chunk = Buffer.from(text, 'utf8');
-      if (chunks) {
-        chunks.push(chunk);
-        bytes += chunk.length;
-        if (bytes > MAX_CACHED_LISTING_BYTES) chunks = undefined; // too large to keep: let it go as it is sent
+    // Building 100,000 lines grew the young generation by some 30 MB for good (young-generation.ts).
+    const release = holdYoungGeneration();
+    try {
+      for (const text of this.listingLines(entries)) {
+        const chunk = Buffer.from(text, 'utf8');
+        if (chunks) {
+          chunks.push(chunk);
+          bytes += chunk.length;
+          if (bytes > MAX_CACHED_LISTING_BYTES) chunks = undefined; // too large to keep: let it go as it is sent
+        }
+        yield chunk;
       }
-      yield chunk;
+    } finally {
+      release(); // also when the consumer stops early (a client gone mid-reply)
     }
     // A reply that straddles a write mixes two states of the database: sent, never kept.
     if (chunks && this.listingWrites === writesBefore) this.listingCache.keep(entries, chunks, bytes);

@@ -10,7 +10,8 @@ import { openLibraryFile, type OpenedLibraryFile } from './safe-open.js';
 import { PackedEntries, type EntrySequence } from './packed-entries.js';
 import { scanLibraryPacked, type LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
-import { DEFAULT_TAG_WORKERS, TAG_FILES_IN_FLIGHT_PER_WORKER, TagWorkerPool } from './tag-worker-pool.js';
+import { holdYoungGeneration } from './young-generation.js';
+import { DEFAULT_TAG_WORKERS, TAG_BATCH_FILES, TAG_FILES_IN_FLIGHT_PER_WORKER, TagWorkerPool } from './tag-worker-pool.js';
 
 export interface LibraryOptions {
   /** Milliseconds between rescans; 0 turns periodic rescans off. */
@@ -54,11 +55,11 @@ export interface ScanReport extends ReconcileCounts {
 }
 
 /**
- * Tag reads asked for at once: enough for every worker's batches in flight
- * (tag-worker-pool.ts) and as many again queued, so that the next batch is ready when one
- * comes back.
+ * Batches of tag reads a tag pass keeps asked for: enough for every worker's batches in
+ * flight (tag-worker-pool.ts) and as many again queued, so that the next batch is ready
+ * when one comes back.
  */
-const TAG_READ_CONCURRENCY = 2 * TAG_FILES_IN_FLIGHT_PER_WORKER * DEFAULT_TAG_WORKERS;
+const TAG_BATCHES_IN_FLIGHT = 2 * (TAG_FILES_IN_FLIGHT_PER_WORKER / TAG_BATCH_FILES) * DEFAULT_TAG_WORKERS;
 export const DEFAULT_WATCH_DEBOUNCE_MS = 500;
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000;
@@ -165,6 +166,16 @@ export class Library {
       return library;
     }
     const started = performance.now();
+    const release = holdYoungGeneration(); // until the tag pass has its own hold
+    try {
+      return await Library.firstScan(root, realRoot, store, options, started);
+    } finally {
+      release();
+    }
+  }
+
+  /** A start without a usable snapshot: scan, reconcile, then serve while the tags are read. */
+  private static async firstScan(root: string, realRoot: string, store: LibraryStore, options: LibraryOptions, started: number): Promise<Library> {
     options.onScanStart?.({ full: options.rescanNow === true });
     const directories = new Map<string, string>();
     const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(options.onSkip ? { onSkip: options.onSkip } : {}) };
@@ -295,35 +306,58 @@ export class Library {
     this.tagPass = (async () => {
       await previous;
       if (this.closed) return;
-      // The database says which files lack tags for their current stat: after a restart,
-      // only those changed, added, or left unread by a crash.
-      // One flag per file of the snapshot, and each entry made only when its turn comes:
-      // a first pass over 100,000 files holds no list of them (objects or paths) meanwhile.
-      const files = index.files;
-      const todo = full ? undefined : this.untaggedPositions(files);
-      const count = todo ? todo.count : files.length;
-      const started = performance.now();
-      let next = 0;
-      const lane = async (): Promise<void> => {
-        for (;;) {
-          // Tags wait while a scan runs: both compete for the disk and the event loop, and
-          // the scan is what keeps the listing true.
-          while (this.scanning) await this.scanning.catch(() => undefined);
-          if (this.closed) return;
-          while (next < files.length && todo && todo.flags[next] === 0) next++;
-          if (next >= files.length) return;
-          const entry = files.at(next++)!;
-          await (full ? this.tags.refresh(entry, () => this.readTagsFromFile(entry)) : this.readTags(entry)).catch(() => undefined);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(TAG_READ_CONCURRENCY, count) }, lane));
-      if (this.closed) return;
-      this.store.flushTags();
-      // Albums and artists go only once every file's tags are known again, so one whose
-      // files were merely touched keeps its id.
-      if (this.current === index) this.store.dropOrphans();
-      if (count > 0) this.options.onTagPassEnd?.({ files: count, ms: performance.now() - started });
+      const release = holdYoungGeneration();
+      try {
+        await this.readTagsOf(index, full);
+      } finally {
+        release();
+      }
     })();
+  }
+
+  /** The tag pass itself (see startTagPass). */
+  private async readTagsOf(index: LibraryIndex, full: boolean): Promise<void> {
+    // The database says which files lack tags for their current stat: after a restart,
+    // only those changed, added, or left unread by a crash.
+    // One flag per file of the snapshot, and each entry made only when its turn comes:
+    // a first pass over 100,000 files holds no list of them (objects or paths) meanwhile.
+    const files = index.files;
+    const todo = full ? undefined : this.untaggedPositions(files);
+    const count = todo ? todo.count : files.length;
+    const started = performance.now();
+    let next = 0;
+    // A batch at a time, handed to the store as it comes back (which writes 500 files to a
+    // transaction): per file, no promise, no lookup of tags the database has just said it
+    // lacks, and little held past its batch (what is held longer is promoted and grows the
+    // old generation). An INFO of a file in flight may read it a second time: same tags.
+    const lane = async (): Promise<void> => {
+      for (;;) {
+        // Tags wait while a scan runs: both compete for the disk and the event loop, and
+        // the scan is what keeps the listing true.
+        while (this.scanning) await this.scanning.catch(() => undefined);
+        if (this.closed) return;
+        const batch: LibraryEntry[] = [];
+        while (batch.length < TAG_BATCH_FILES && next < files.length) {
+          if (!todo || todo.flags[next] === 1) batch.push(files.at(next)!);
+          next++;
+        }
+        if (batch.length === 0) return;
+        this.tagFilesRead += batch.length;
+        const tags = await this.tagWorkers.readMany(this.realRoot, batch.map((entry) => entry.path));
+        // Read after the library closed: possibly cut short, so nothing is kept.
+        if (this.closed) return;
+        // Not opened (a link out of the library, gone) is `undefined`: nothing is kept,
+        // so nothing from outside can stay in the listing, and the next pass tries again.
+        this.store.putTagsBatch(batch, tags);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(TAG_BATCHES_IN_FLIGHT, Math.ceil(count / TAG_BATCH_FILES)) }, lane));
+    if (this.closed) return;
+    this.store.flushTags();
+    // Albums and artists go only once every file's tags are known again, so one whose
+    // files were merely touched keeps its id.
+    if (this.current === index) this.store.dropOrphans();
+    if (count > 0) this.options.onTagPassEnd?.({ files: count, ms: performance.now() - started });
   }
 
   /** Which files of `files` the database has no tags for under their stat: a flag per position. */
@@ -331,10 +365,15 @@ export class Library {
     const flags = new Uint8Array(files.length);
     let count = 0;
     let byPath: Map<string, number> | undefined;
+    // The rows come in id order, which after a first start is the snapshot's order: the
+    // position after the last one found is tried before a search.
+    let guess = 0;
     for (const path of this.store.untaggedPathsIterator()) {
       let i: number;
-      if (files instanceof PackedEntries) i = files.indexOf(path);
-      else {
+      if (files instanceof PackedEntries) {
+        i = guess < files.length && files.path(guess) === path ? guess : files.indexOf(path);
+        if (i !== -1) guess = i + 1;
+      } else {
         byPath ??= new Map(Array.from({ length: files.length }, (_, k) => [files.at(k)!.path, k]));
         i = byPath.get(path) ?? -1;
       }
@@ -377,6 +416,7 @@ export class Library {
     const full = this.fullScanPending;
     this.fullScanPending = false;
     this.scanning = (async () => {
+      const release = holdYoungGeneration();
       try {
         const started = performance.now();
         this.options.onScanStart?.({ full });
@@ -403,6 +443,7 @@ export class Library {
         this.options.onChange?.(next, previous);
         return next;
       } finally {
+        release();
         this.scanning = undefined;
         if (this.rescanAgain) {
           this.rescanAgain = false;

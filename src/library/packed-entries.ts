@@ -101,6 +101,13 @@ export class PackedEntries implements EntrySequence {
     return { path, absolutePath: this.prefix + path, size: s[k]!, mtimeMs: s[k + 1]!, ctimeMs: s[k + 2]!, ino: s[k + 3]!, dev: s[k + 4]! };
   }
 
+  /** File `i`'s size, mtime, ctime, inode and device, in that order (the database's column order), with no entry made. */
+  statAt(i: number): [size: number, mtimeMs: number, ctimeMs: number, ino: number, dev: number] {
+    const s = this.stats;
+    const k = i * STATS_PER_FILE;
+    return [s[k]!, s[k + 1]!, s[k + 2]!, s[k + 3]!, s[k + 4]!];
+  }
+
   /** True when file `i` has exactly this stat. */
   sameStatAt(i: number, stat: Pick<LibraryEntry, 'size' | 'mtimeMs' | 'ctimeMs' | 'ino' | 'dev'>): boolean {
     const s = this.stats;

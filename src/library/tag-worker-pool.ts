@@ -75,6 +75,16 @@ export const TAG_FILES_IN_FLIGHT_PER_WORKER = TAG_BATCH_FILES * BATCHES_PER_WORK
 export const TAG_WORKER_HEAP_MB = 64;
 
 /**
+ * The tag worker's young generation. A parse's objects die with its file, so a small one
+ * is enough; left to V8, it grew with the pass and was about 35 MB of a first start's peak
+ * RSS (100,000 files: 213 MB → 177-180 MB with 2-4 MB). Its price is collections: in CPU
+ * profiles of a first start the worker's GC took 3.95 s with 4 MB, 2.64 s with 8 MB and
+ * 1.23 s with 16 MB (peak RSS 167, 174, 180 MB), some 27 µs a file with this parser, less
+ * with one that allocates less (docs/BENCHMARKS.md, scenario 11).
+ */
+export const TAG_WORKER_YOUNG_MB = 4;
+
+/**
  * One core is left to the main thread (which writes every tag to the database and serves
  * the clients) and to whatever else runs. Measured on the 2-core machine, 100,000 files,
  * first start with an empty database, load average 5-8 from other work: one worker 75.2 s
@@ -127,6 +137,33 @@ export class TagWorkerPool {
     clearTimeout(this.idleTimer);
     return new Promise<AudioTags | undefined>((resolve) => {
       this.queue.push({ realRoot, path: relativePath, resolve });
+      this.schedulePump();
+    });
+  }
+
+  /**
+   * The tags of each of `relativePaths` below `realRoot`, in their order, as `read` gives
+   * them one by one, with one promise for the lot: a tag pass asks for files a batch at a
+   * time, and a promise and a closure chain per file were garbage that lived long enough (a
+   * batch's round trip) to be promoted, growing the main thread's heap by some 80 MB over
+   * a first pass of 100,000 files (docs/BENCHMARKS.md, scenario 11).
+   */
+  readMany(realRoot: string, relativePaths: readonly string[]): Promise<(AudioTags | undefined)[]> {
+    const out: (AudioTags | undefined)[] = new Array(relativePaths.length);
+    if (this.closed || relativePaths.length === 0) return Promise.resolve(out.fill(NO_TAGS));
+    clearTimeout(this.idleTimer);
+    return new Promise((resolve) => {
+      let left = relativePaths.length;
+      relativePaths.forEach((path, i) => {
+        this.queue.push({
+          realRoot,
+          path,
+          resolve: (tags) => {
+            out[i] = tags;
+            if (--left === 0) resolve(out);
+          },
+        });
+      });
       this.schedulePump();
     });
   }
@@ -252,7 +289,7 @@ export class TagWorkerPool {
     // not the process.
     const worker = new Worker(this.workerUrl, {
       workerData: { progress } satisfies TagWorkerData,
-      resourceLimits: { maxOldGenerationSizeMb: TAG_WORKER_HEAP_MB },
+      resourceLimits: { maxOldGenerationSizeMb: TAG_WORKER_HEAP_MB, maxYoungGenerationSizeMb: TAG_WORKER_YOUNG_MB },
     });
     // An idle worker must not keep the process alive; one with reads in flight does (see
     // send() and the reply handler), or a process awaiting only tags would exit mid-pass.

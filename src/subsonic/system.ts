@@ -23,7 +23,7 @@ export const systemEndpoints: Record<string, Endpoint> = {
   getOpenSubsonicExtensions: () => ({ name: 'openSubsonicExtensions', body: OPEN_SUBSONIC_EXTENSIONS }),
   /** Who an API key logs in as (the apiKeyAuthentication extension); any login answers for itself. */
   tokenInfo: ({ user }) => ({ name: 'tokenInfo', body: { username: user.name } }),
-  getScanStatus: ({ services }) => ({ name: 'scanStatus', body: { scanning: scansRunning.has(services.library), count: services.library.current.entries.length } }),
+  getScanStatus: ({ services }) => ({ name: 'scanStatus', body: { scanning: scansRunning.has(services.library), count: services.library.current.size } }),
   startScan({ user, services }) {
     if (user.role !== 'admin') throw new SubsonicError(SubsonicErrorCode.NOT_AUTHORISED, 'only an admin may start a scan');
     const { library } = services;
@@ -32,6 +32,6 @@ export const systemEndpoints: Record<string, Endpoint> = {
       const scan = library.rescan().catch(() => undefined).finally(() => scansRunning.delete(library));
       scansRunning.set(library, scan);
     }
-    return { name: 'scanStatus', body: { scanning: true, count: library.current.entries.length } };
+    return { name: 'scanStatus', body: { scanning: true, count: library.current.size } };
   },
 };

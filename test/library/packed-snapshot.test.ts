@@ -6,6 +6,7 @@ import {
   DATABASE_FILE_NAME,
   Library,
   LibraryIndex,
+  listFolder,
   PackedEntries,
   SavedListing,
   openLibraryDatabase,
@@ -26,6 +27,15 @@ const GiB4 = 2 ** 32;
 function entry(p: string, size: number, mtimeMs = 1000.5): LibraryEntry {
   return { path: p, absolutePath: `/lib/${p}`, size, mtimeMs, ctimeMs: mtimeMs + 1, ino: 2 ** 40 + size, dev: 66306 };
 }
+
+test('a folder view of a packed snapshot reads its paths one at a time (no object per file), and equals the view of the same files as objects', () => {
+  const files = [entry('a.mp3', 1), entry('b/x/1.mp3', 2), entry('b/x/2.mp3', 3), entry('b/y.mp3', 4), entry('c/z.mp3', 5)];
+  const packed = new LibraryIndex(PackedEntries.of('/lib/', files));
+  Object.defineProperty(packed, 'entries', { get: () => assert.fail('the folder view made every entry') });
+  const objects = new LibraryIndex(files);
+  for (const folder of ['', 'b', 'b/x', 'c', 'nothing']) assert.deepEqual(listFolder(packed, folder), listFolder(objects, folder), folder);
+  assert.deepEqual(listFolder(packed, 'b'), { folder: 'b', folders: ['x'], files: ['b/y.mp3'], truncated: false });
+});
 
 describe('PackedEntries', () => {
   // In code-unit order: 'z' (U+007A) before 'É' (U+00C9).

@@ -112,6 +112,25 @@ for (const [bad, what] of [
   });
 }
 
+test('TagWorkerPool.readMany (test double of the worker for one file): every result in the order asked, a missing file undefined, the file that kills its worker no tags; a closed pool reads nothing', { timeout: 30_000 }, async () => {
+  const files = (await sampleFiles()).map(below);
+  const pool = new TagWorkerPool({ workers: 1, workerUrl: new URL('./support/misbehaving-tag-worker.js', import.meta.url) });
+  try {
+    const asked = [...files.slice(0, 3), 'no such file.mp3', 'kills-its-worker.mp3', ...files.slice(3)];
+    const got = await pool.readMany(SAMPLE_ROOT, asked);
+    assert.equal(got.length, asked.length);
+    for (const [i, file] of asked.entries()) {
+      if (file === 'no such file.mp3') assert.equal(got[i], undefined, 'not opened: nothing to remember');
+      else if (file === 'kills-its-worker.mp3') assert.deepEqual(got[i], {}, 'the bad file: no tags');
+      else assert.deepEqual(got[i], await readTags({ absolutePath: path.join(SAMPLE_ROOT, file) }), file);
+    }
+    assert.deepEqual(await pool.readMany(SAMPLE_ROOT, []), []);
+  } finally {
+    await pool.close();
+  }
+  assert.deepEqual(await pool.readMany(SAMPLE_ROOT, files.slice(0, 2)), [{}, {}], 'closed');
+});
+
 test('TagWorkerPool sends reads asked for together in batches, not one message per file', { timeout: 20_000 }, async () => {
   const files = (await sampleFiles()).map(below);
   const pool = new TagWorkerPool({ workers: 1 });

@@ -58,6 +58,17 @@ describe('Subsonic genres, random songs and scans', () => {
     assert.deepEqual(ambient.randomSongs.song.map((s: { title: string }) => s.title), ['Drone']);
   });
 
+  test('getScanStatus and startScan count the files without making an object per file (the library holds them packed)', async () => {
+    const open = await startSubsonicServer(harness, { accounts: false });
+    const index = open.library.current;
+    // Shadows LibraryIndex's getter: asking for every entry as an object fails the call.
+    Object.defineProperty(index, 'entries', { get: () => assert.fail('getScanStatus made every entry') });
+    const status = JSON.parse((await rest(open, 'getScanStatus', { u: 'anyone', p: 'x', f: 'json' })).text)['subsonic-response'];
+    assert.equal(status.scanStatus.count, index.size);
+    const started = JSON.parse((await rest(open, 'startScan', { u: 'anyone', p: 'x', f: 'json' })).text)['subsonic-response'];
+    assert.equal(started.scanStatus.count, index.size);
+  });
+
   test('startScan needs an admin (error 50 for a listener); an admin starts one and getScanStatus reports it', async () => {
     assert.equal((await call(server, 'startScan', {})).error.code, 50);
     const open = await startSubsonicServer(harness, { accounts: false });
