@@ -84,6 +84,16 @@ export const LIBRARY_MIGRATIONS: readonly Migration[] = [
       db.exec('CREATE INDEX files_stat ON files (path, size, mtime_ms, ctime_ms, inode, dev)');
     },
   },
+  {
+    version: 4,
+    description: 'Ogg Vorbis and Opus files read without a duration are read again (it now comes from the last page)',
+    up(db) {
+      // Marked unread: the next tag pass reads just these. The saved snapshot's listing
+      // would show them as read, so it goes too (saved-snapshot.ts).
+      db.exec(`UPDATE files SET tags_read = 0 WHERE tags_read = 1 AND duration IS NULL AND codec IN ('Vorbis I', 'Opus');
+               DELETE FROM library_meta WHERE key = 'saved_snapshot';`);
+    },
+  },
 ];
 
 /**
@@ -462,47 +472,60 @@ export class LibraryStore {
 
   private writeTags(batches: readonly { identities: readonly FileIdentity[]; tags: readonly (AudioTags | undefined)[] }[]): void {
     this.listingChanged();
+    // Foreign keys are not checked for these rows: every artist and album id comes from an
+    // upsert in this same transaction or from the id caches (which dropOrphans, the only
+    // deleter, empties), and the two lookups per row were a fifth of a first start's tag
+    // writes (docs/BENCHMARKS.md, scenario 11). SQLite ignores the pragma inside a
+    // transaction, so a nested call keeps the checks.
+    const checkKeys = !this.db.inTransaction;
+    if (checkKeys) this.db.pragma('foreign_keys = OFF');
+    try {
+      this.db.transaction(() => this.writeTagRows(batches))();
+    } finally {
+      if (checkKeys) this.db.pragma('foreign_keys = ON');
+    }
+  }
+
+  private writeTagRows(batches: readonly { identities: readonly FileIdentity[]; tags: readonly (AudioTags | undefined)[] }[]): void {
     const s = this.statements;
-    this.db.transaction(() => {
-      this.forgetSavedSnapshot();
-      for (const { identities, tags } of batches) for (let i = 0; i < identities.length; i++) {
-        const read = tags[i];
-        if (read === undefined) continue;
-        const identity = identities[i]!;
-        // Album artist first: a compilation is one album, not one per track artist.
-        const albumArtist = read.albumArtist ?? read.artist;
-        const trackArtist = read.artist ?? read.albumArtist;
-        const albumArtistId = albumArtist === undefined ? null : this.artistId(albumArtist);
-        const artistId = trackArtist === undefined ? null : trackArtist === albumArtist ? albumArtistId : this.artistId(trackArtist);
-        const albumId = read.album === undefined || albumArtistId === null ? null : this.albumId(albumArtistId, read.album);
-        const line = JSON.stringify(withTags({ path: identity.path, size: identity.size, mtime: Math.round(identity.mtimeMs) }, read));
-        s.putTags.run(
-          read.title ?? null,
-          read.artist ?? null,
-          read.album ?? null,
-          read.albumArtist ?? null,
-          read.track ?? null,
-          read.disc ?? null,
-          read.year ?? null,
-          read.genre ?? null,
-          read.duration ?? null,
-          read.codec ?? null,
-          read.sampleRate ?? null,
-          read.bitrate ?? null,
-          read.picture ? 1 : 0,
-          artistId,
-          albumId,
-          line,
-          line,
-          identity.path,
-          identity.size,
-          identity.mtimeMs,
-          identity.ctimeMs,
-          identity.ino,
-          identity.dev,
-        );
-      }
-    })();
+    this.forgetSavedSnapshot();
+    for (const { identities, tags } of batches) for (let i = 0; i < identities.length; i++) {
+      const read = tags[i];
+      if (read === undefined) continue;
+      const identity = identities[i]!;
+      // Album artist first: a compilation is one album, not one per track artist.
+      const albumArtist = read.albumArtist ?? read.artist;
+      const trackArtist = read.artist ?? read.albumArtist;
+      const albumArtistId = albumArtist === undefined ? null : this.artistId(albumArtist);
+      const artistId = trackArtist === undefined ? null : trackArtist === albumArtist ? albumArtistId : this.artistId(trackArtist);
+      const albumId = read.album === undefined || albumArtistId === null ? null : this.albumId(albumArtistId, read.album);
+      const line = JSON.stringify(withTags({ path: identity.path, size: identity.size, mtime: Math.round(identity.mtimeMs) }, read));
+      s.putTags.run(
+        read.title ?? null,
+        read.artist ?? null,
+        read.album ?? null,
+        read.albumArtist ?? null,
+        read.track ?? null,
+        read.disc ?? null,
+        read.year ?? null,
+        read.genre ?? null,
+        read.duration ?? null,
+        read.codec ?? null,
+        read.sampleRate ?? null,
+        read.bitrate ?? null,
+        read.picture ? 1 : 0,
+        artistId,
+        albumId,
+        line,
+        line,
+        identity.path,
+        identity.size,
+        identity.mtimeMs,
+        identity.ctimeMs,
+        identity.ino,
+        identity.dev,
+      );
+    }
   }
 
   private artistId(name: string): number {

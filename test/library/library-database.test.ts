@@ -55,6 +55,21 @@ function records(library: Library): V2Entry[] {
 }
 
 describe('library database', () => {
+  test('tag writes, made without foreign-key checks, leave every artist and album id valid, and the checks back on', { timeout: 60_000 }, async () => {
+    const root = await harness.library();
+    await writeTaggedLibrary(root, 3);
+    const first = await run(root, path.join(await harness.tempDir(), 'data'));
+    const db = first.database.db;
+    assert.ok((db.prepare('SELECT count(*) FROM files WHERE album_id IS NOT NULL').pluck().get() as number) > 0, 'the files have albums');
+    assert.deepEqual(db.pragma('foreign_key_check'), []);
+    assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+    // A full rescan (every tag read again) and its orphan drop keep them valid too.
+    await first.library.rescanFully();
+    await first.library.tagsSettled();
+    assert.deepEqual(db.pragma('foreign_key_check'), []);
+    assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+  });
+
   test('a restart with a warm database opens no audio file and serves every tag and hash as before', { timeout: 60_000 }, async () => {
     const root = await harness.library();
     await writeTaggedLibrary(root, 3);
@@ -353,6 +368,26 @@ describe('schema migrations', () => {
       ['a/1.mp3', 'a/2.mp3', 'a/3.mp3'],
     );
     assert.deepEqual(store.tags(known[1]!), { title: 'Two', artist: 'Bob', album: 'Mixed', albumArtist: 'Various', codec: 'MPEG 1 Layer 3' });
+  });
+
+  test('schema 4: Ogg Vorbis and Opus files stored without a duration are read again by the next tag pass; others are not', async () => {
+    const dataDir = path.join(await harness.tempDir(), 'data');
+    const old = ServerDatabase.open(dataDir, { components: { [LIBRARY_COMPONENT]: LIBRARY_MIGRATIONS.slice(0, 3) } });
+    const insert = old.db.prepare(
+      'INSERT INTO files (path, size, mtime_ms, ctime_ms, inode, dev, tags_read, title, codec, duration) VALUES (?, 10, 1000, 1000, ?, 1, 1, ?, ?, ?)',
+    );
+    insert.run('long.ogg', 1, 'Long Vorbis', 'Vorbis I', null);
+    insert.run('long.opus', 2, 'Long Opus', 'Opus', null);
+    insert.run('short.ogg', 3, 'Short Vorbis', 'Vorbis I', 0.5);
+    insert.run('a.mp3', 4, 'No duration, not Ogg', 'MPEG 1 Layer 3', null);
+    old.db.prepare("INSERT INTO library_meta (key, value) VALUES ('saved_snapshot', 'token')").run();
+    old.close();
+
+    const database = ServerDatabase.open(dataDir);
+    harness.defer(async () => database.close());
+    const store = new LibraryStore(database);
+    assert.deepEqual([...store.untaggedPaths()].sort(), ['long.ogg', 'long.opus']);
+    assert.equal(database.db.prepare("SELECT count(*) FROM library_meta WHERE key = 'saved_snapshot'").pluck().get(), 0, 'the saved snapshot no longer counts');
   });
 
   test('another component migrates its own tables in the same database, independently', async () => {
