@@ -29,8 +29,9 @@ Options:
   -l, --library DIR      directory to serve (default ./library)
       --host ADDRESS     address to bind (default: all interfaces)
       --rescan SECONDS   rescan the library this often (default ${DEFAULT_RESCAN_INTERVAL_MS / 1000}; 0 = never)
-      --data DIR         where the library database is kept (default: one folder per
-                         library under $XDG_DATA_HOME/audiostream, ~/.local/share/audiostream)
+      --data DIR         the server's data directory: library database, accounts, secret
+                         (default: one folder per library under $XDG_DATA_HOME/audiostream,
+                         ~/.local/share/audiostream)
       --rescan-now       scan before serving and read every file's tags again
       --max-request-line BYTES
                          longest request line accepted (default ${DEFAULT_MAX_REQUEST_LINE})
@@ -42,8 +43,6 @@ Options:
                          connections open at once (default ${DEFAULT_MAX_CONNECTIONS})
       --max-connections-per-address N
                          connections open at once from one address (default ${DEFAULT_MAX_CONNECTIONS_PER_ADDRESS})
-      --data DIR         the server's data directory: accounts, secret (default: one per
-                         library under $XDG_DATA_HOME/audiostream)
       --tls-cert FILE    serve TLS too, on the same port (PEM certificate chain)
       --tls-key FILE     the certificate's private key (PEM)
       --require-tls      refuse v2 in plain text on that port (logins and listings only
