@@ -21,6 +21,11 @@ if (!dir) {
   process.stderr.write('usage: profile-summary DIR [TOP]\n');
   process.exit(2);
 }
+// A reader that stops early (`| head`) ends the summary quietly, as other command-line tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
   const profile = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
