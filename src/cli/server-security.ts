@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import { Authenticator, LoginThrottle, checkAccountsMark } from '../accounts/index.js';
 import type { ServerDatabase } from '../library/index.js';
 import { AudioStreamError } from '../protocol/index.js';
-import { AccessPolicy, DEFAULT_ALLOW_V1_FROM, createServerTlsContext, plainTextPolicy, type AudioServerOptions } from '../server/index.js';
+import { AccessPolicy, DEFAULT_ALLOW_V1_FROM, createServerTlsContext, type AudioServerOptions } from '../server/index.js';
 import { openAccountStore } from './user-command.js';
 
 /**
@@ -58,14 +58,14 @@ export async function loadServerSecurity(flags: {
     }
   }
   return {
-    serverOptions: { access, ...(tls ? { tls } : {}), ...(tls && flags.requireTls ? { requireTls: plainTextPolicy(allow) } : {}) },
+    serverOptions: { access, ...(tls ? { tls } : {}), ...(tls && flags.requireTls ? { requireTls: access } : {}) },
     authenticator,
     describe: async () => {
       const lines: string[] = [];
       const users = await opened.store.list();
       lines.push(users.length === 0 ? 'no accounts: everyone who can reach the port is served (as-server user add NAME)' : `${users.length} account(s): v2 requires a login; v1 served only to ${access.v1AllowedText}`);
       if (fingerprint) lines.push(`TLS on the same port, certificate SHA-256 ${fingerprint}`);
-      if (tls && flags.requireTls) lines.push(`TLS required: plain-text v2 is refused; plain v1 is served only to ${allow.join(' ') || 'nowhere'}`);
+      if (tls && flags.requireTls) lines.push(`TLS required: plain-text v2 is refused; plain v1 is served only to ${access.v1AllowedText}`);
       return lines;
     },
   };

@@ -6,6 +6,7 @@ import type { SyncFileTokenizer } from './sync-file-tokenizer.js';
 import { FileWindowSource } from './tag-formats/file-window-source.js';
 import { NOT_SURE, readFastTags, type FastMetadata, type NotSure } from './tag-formats/fast-tag-reader.js';
 import { OGG_HEAD_BYTES, OGG_TAIL_BYTES, oggDuration } from './tag-formats/ogg-duration.js';
+import type { ByteSource } from './tag-formats/byte-source.js';
 
 /**
  * What is read from a file's content: the fields of a v2 listing record beyond path, size,
@@ -50,14 +51,16 @@ export async function readTagsBlocking(realRoot: string, relativePath: string): 
   }
   const { fd, stat } = opened;
   let fast: FastMetadata | NotSure = NOT_SURE;
+  let source: FileWindowSource | undefined;
   try {
-    fast = readFastTags(new FileWindowSource(fd, stat.size), relativePath);
+    source = new FileWindowSource(fd, stat.size);
+    fast = readFastTags(source, relativePath);
   } catch {
     // A read error or a parser bug: music-metadata gets its chance.
   }
   if (fast !== NOT_SURE) {
     try {
-      return withOggDuration(fd, stat.size, tagsOf(fast));
+      return withOggDuration(() => source!, tagsOf(fast));
     } finally {
       fs.closeSync(fd);
     }
@@ -78,7 +81,7 @@ async function readWithMusicMetadata(fd: number, size: number, relativePath: str
   }
   try {
     const { parseFromTokenizer } = await parser;
-    return withOggDuration(fd, size, tagsOf(await parseFromTokenizer(tokenizer, TAG_PARSE_OPTIONS)));
+    return withOggDuration(() => new FileWindowSource(fd, size), tagsOf(await parseFromTokenizer(tokenizer, TAG_PARSE_OPTIONS)));
   } catch {
     return {};
   } finally {
@@ -86,24 +89,21 @@ async function readWithMusicMetadata(fd: number, size: number, relativePath: str
   }
 }
 
-// Reused by every Ogg file of the thread (tag workers read one file after another).
-let oggHead: Buffer | undefined;
-let oggTail: Buffer | undefined;
-
 /**
  * An Ogg Vorbis or Opus file's duration from its last page (tag-formats/ogg-duration.ts),
- * where the parse gave none: two more reads, of its first 4 KiB and last 65 KiB. Any
- * failure leaves the tags as they are.
+ * where the parse gave none. Through the fast path's reads (its source, or one made when
+ * music-metadata parsed the file): the first bytes are already in its window, the last
+ * 64 KiB is one more read. Any failure leaves the tags as they are.
  */
-function withOggDuration(fd: number, size: number, tags: AudioTags): AudioTags {
+function withOggDuration(sourceOf: () => ByteSource, tags: AudioTags): AudioTags {
   if (tags.duration !== undefined || (tags.codec !== 'Vorbis I' && tags.codec !== 'Opus')) return tags;
   try {
-    oggHead ??= Buffer.allocUnsafe(OGG_HEAD_BYTES);
-    oggTail ??= Buffer.allocUnsafe(OGG_TAIL_BYTES);
-    const headLength = fs.readSync(fd, oggHead, 0, Math.min(size, OGG_HEAD_BYTES), 0);
-    const tailLength = Math.min(size, OGG_TAIL_BYTES);
-    const got = fs.readSync(fd, oggTail, 0, tailLength, size - tailLength);
-    const seconds = oggDuration(oggHead.subarray(0, headLength), oggTail.subarray(0, got), tags.codec, tags.sampleRate);
+    const bytes = sourceOf();
+    const tailLength = Math.min(bytes.size, OGG_TAIL_BYTES);
+    // The head is served from the first window, which a later read never overwrites.
+    const head = bytes.read(0, Math.min(bytes.size, OGG_HEAD_BYTES));
+    const tail = bytes.read(bytes.size - tailLength, tailLength);
+    const seconds = head && tail ? oggDuration(head, tail, tags.codec, tags.sampleRate) : undefined;
     if (seconds !== undefined && Number.isFinite(seconds)) tags.duration = Math.round(seconds * 1000) / 1000;
   } catch {
     // Unreadable now: no duration, as before.

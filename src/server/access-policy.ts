@@ -15,7 +15,7 @@ export interface PlainTextPolicy {
   readonly v1AllowedText: string;
 }
 
-/** The `--allow-v1-from` ranges alone, for `--require-tls` (see PlainTextPolicy). */
+/** The `--allow-v1-from` ranges as a policy: AccessPolicy's v1 rule, and `--require-tls`'s (see PlainTextPolicy). */
 export function plainTextPolicy(allowV1From: string[]): PlainTextPolicy {
   const list = parseCidrList(allowV1From);
   return { v1AllowedFrom: (address) => addressIn(list, address), v1AllowedText: allowV1From.join(' ') || 'nowhere' };
@@ -33,16 +33,15 @@ function addressIn(list: net.BlockList, address: string | undefined): boolean {
  * before. Once any account exists, v2 requests need a login, and v1 requests are served only
  * to addresses in the v1 allow list.
  */
-export class AccessPolicy {
+export class AccessPolicy implements PlainTextPolicy {
   readonly authenticator: Authenticator;
-  private readonly v1Allowed: net.BlockList;
+  private readonly v1: PlainTextPolicy;
   readonly v1AllowedText: string;
 
   constructor(options: { authenticator: Authenticator; allowV1From?: string[] }) {
     this.authenticator = options.authenticator;
-    const cidrs = options.allowV1From ?? DEFAULT_ALLOW_V1_FROM;
-    this.v1Allowed = parseCidrList(cidrs);
-    this.v1AllowedText = cidrs.join(' ') || 'nowhere';
+    this.v1 = plainTextPolicy(options.allowV1From ?? DEFAULT_ALLOW_V1_FROM);
+    this.v1AllowedText = this.v1.v1AllowedText;
   }
 
   /** Asked per request, so accounts added or removed while the server runs apply at once. */
@@ -51,7 +50,7 @@ export class AccessPolicy {
   }
 
   v1AllowedFrom(address: string | undefined): boolean {
-    return addressIn(this.v1Allowed, address);
+    return this.v1.v1AllowedFrom(address);
   }
 }
 

@@ -12,31 +12,41 @@ import { clientArgs, describeRun, startClient } from './support/run-client.js';
  * server down), and stream+ of a file saved intact downloads nothing. The real CLI against
  * a real server; the player is a recording stand-in (named so), to compare the bytes.
  */
-describe('playing saved files from the local library', () => {
-  let work: string;
-  let serverDir: string;
-  let server: RunningServer;
-  let indexes: Map<string, number>;
-  const FILES = { 'Album/one.mp3': 400_000, 'Album/two.mp3': 250_000 };
+interface ServedLibrary {
+  work: string;
+  serverDir: string;
+  server: RunningServer;
+  indexes: Map<string, number>;
+}
 
+/** A real server on random files, for the describe block it is called in: started before its tests, stopped and removed after. */
+function servedLibrary(prefix: string, files: Record<string, number>): ServedLibrary {
+  const served = {} as ServedLibrary;
   before(async () => {
-    work = await makeTempDir('offline');
-    serverDir = path.join(work, 'server');
-    await writeRandomLibrary(serverDir, FILES);
-    server = await startServer(serverDir);
-    indexes = await indexesByPath(server.port);
+    served.work = await makeTempDir(prefix);
+    served.serverDir = path.join(served.work, 'server');
+    await writeRandomLibrary(served.serverDir, files);
+    served.server = await startServer(served.serverDir);
+    served.indexes = await indexesByPath(served.server.port);
   });
   after(async () => {
-    await server.close().catch(() => {});
-    await removeDir(work);
+    await served.server.close().catch(() => {});
+    await removeDir(served.work);
   });
+  return served;
+}
 
-  async function recorded(dir: string): Promise<string[]> {
-    const log = await fsp.readFile(path.join(dir, 'LOG'), 'utf8').catch(() => '');
-    return log.split('\n').filter(Boolean).map((l) => l.split(' ')[0]!);
-  }
+/** The files the recording player was given, in order (the paths it logged). */
+async function recorded(dir: string): Promise<string[]> {
+  const log = await fsp.readFile(path.join(dir, 'LOG'), 'utf8').catch(() => '');
+  return log.split('\n').filter(Boolean).map((l) => l.split(' ')[0]!);
+}
+
+describe('playing saved files from the local library', () => {
+  const served = servedLibrary('offline', { 'Album/one.mp3': 400_000, 'Album/two.mp3': 250_000 });
 
   test('stream+ reports verified; stream+ of a file saved intact downloads nothing and plays the copy', { timeout: 30_000 }, async () => {
+    const { work, server, indexes } = served;
     const rec = path.join(work, 'rec-plus');
     await fsp.mkdir(rec);
     const library = path.join(work, 'lib-plus');
@@ -58,6 +68,7 @@ describe('playing saved files from the local library', () => {
   });
 
   test('with the server stopped, play of a saved file plays the local copy; an unsaved one says so', { timeout: 30_000 }, async () => {
+    const { work, serverDir, server, indexes } = served;
     const rec = path.join(work, 'rec-offline');
     await fsp.mkdir(rec);
     const library = path.join(work, 'lib-offline');
@@ -83,25 +94,10 @@ describe('playing saved files from the local library', () => {
 });
 
 describe('a fresh start with the server down: the listing saved by an earlier session', () => {
-  let work: string;
-  let serverDir: string;
-  let server: RunningServer;
-  let indexes: Map<string, number>;
-  const FILES = { 'Album/one.mp3': 300_000, 'Album/two.mp3': 200_000 };
-
-  before(async () => {
-    work = await makeTempDir('offline-listing');
-    serverDir = path.join(work, 'server');
-    await writeRandomLibrary(serverDir, FILES);
-    server = await startServer(serverDir);
-    indexes = await indexesByPath(server.port);
-  });
-  after(async () => {
-    await server.close().catch(() => {});
-    await removeDir(work);
-  });
+  const served = servedLibrary('offline-listing', { 'Album/one.mp3': 300_000, 'Album/two.mp3': 200_000 });
 
   test('play N and ls work from the listing kept in the XDG cache (0600); without one, or with a damaged one, they fail as before', { timeout: 40_000 }, async () => {
+    const { work, serverDir, server, indexes } = served;
     const cache = path.join(work, 'cache');
     const library = path.join(work, 'lib');
     const rec = path.join(work, 'rec');
@@ -156,10 +152,6 @@ describe('a fresh start with the server down: the listing saved by an earlier se
     assert.doesNotMatch(damagedRun.stderr, /    at /);
   });
 
-  async function recorded(dir: string): Promise<string[]> {
-    const log = await fsp.readFile(path.join(dir, 'LOG'), 'utf8').catch(() => '');
-    return log.split('\n').filter(Boolean).map((l) => l.split(' ')[0]!);
-  }
 });
 
 describe('ListingCache', () => {

@@ -8,10 +8,13 @@
  *
  * Parsing only: the caller reads the file's first bytes and its last OGG_TAIL_BYTES.
  */
-import { u16le, u32le } from './byte-source.js';
+import { fourCC, u16le, u32le } from './byte-source.js';
 
-/** An Ogg page is at most 27 + 255 + 255 × 255 = 65,307 bytes: the last one fits. */
-export const OGG_TAIL_BYTES = 64 * 1024 + 1024;
+/**
+ * An Ogg page is at most 27 + 255 + 255 × 255 = 65,307 bytes, so the last one fits whole in
+ * the file's last 64 KiB: one window of the fast path's reads (file-window-source.ts).
+ */
+export const OGG_TAIL_BYTES = 64 * 1024;
 /** The first page (with OpusHead or the Vorbis identification header) fits in this much. */
 export const OGG_HEAD_BYTES = 4096;
 
@@ -29,7 +32,7 @@ export function oggDuration(head: Uint8Array, tail: Uint8Array, codec: string | 
   if (granule === undefined) return undefined;
   if (codec === 'Opus') {
     const body = first.bodyStart;
-    if (!startsWith(head, body, 'OpusHead') || body + 12 > head.length) return undefined;
+    if (body + 12 > head.length || String.fromCharCode(...head.subarray(body, body + 8)) !== 'OpusHead') return undefined;
     const preSkip = u16le(head, body + 10);
     return granule >= preSkip ? (granule - preSkip) / 48_000 : undefined;
   }
@@ -40,7 +43,7 @@ export function oggDuration(head: Uint8Array, tail: Uint8Array, codec: string | 
 /** The granule position of the last complete page of stream `serial` in `tail` that has one. */
 function lastGranule(tail: Uint8Array, serial: number): number | undefined {
   for (let i = tail.length - PAGE_HEADER; i >= 0; i--) {
-    if (tail[i] !== 0x4f || !startsWith(tail, i, 'OggS')) continue;
+    if (tail[i] !== 0x4f || fourCC(tail, i) !== 'OggS') continue;
     const page = pageAt(tail, i, true);
     if (!page || u32le(tail, i + 14) !== serial) continue;
     const low = u32le(tail, i + 6);
@@ -59,7 +62,7 @@ function lastGranule(tail: Uint8Array, serial: number): number | undefined {
  * checksum is right: a granule is never taken from audio data that merely contains "OggS").
  */
 function pageAt(bytes: Uint8Array, at: number, checkCrc: boolean): { bodyStart: number; end: number } | undefined {
-  if (at + PAGE_HEADER > bytes.length || !startsWith(bytes, at, 'OggS') || bytes[at + 4] !== 0) return undefined;
+  if (at + PAGE_HEADER > bytes.length || fourCC(bytes, at) !== 'OggS' || bytes[at + 4] !== 0) return undefined;
   const segments = bytes[at + 26]!;
   const bodyStart = at + PAGE_HEADER + segments;
   if (bodyStart > bytes.length) return undefined;
@@ -68,12 +71,6 @@ function pageAt(bytes: Uint8Array, at: number, checkCrc: boolean): { bodyStart: 
   if (end > bytes.length) return checkCrc ? undefined : { bodyStart, end };
   if (checkCrc && crcOf(bytes, at, end) !== u32le(bytes, at + 22)) return undefined;
   return { bodyStart, end };
-}
-
-function startsWith(bytes: Uint8Array, at: number, text: string): boolean {
-  if (at + text.length > bytes.length) return false;
-  for (let i = 0; i < text.length; i++) if (bytes[at + i] !== text.charCodeAt(i)) return false;
-  return true;
 }
 
 let crcTable: Uint32Array | undefined;
