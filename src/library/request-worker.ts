@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { keepHoldAcrossStart } from './young-generation.js';
 
 export interface RequestWorkerOptions<Reply> {
   /** The worker's module. */
@@ -49,6 +50,7 @@ export class RequestWorker<Request extends object, Reply extends { id: number }>
 
   private start(): Worker {
     const worker = new Worker(this.options.url, { resourceLimits: { maxOldGenerationSizeMb: this.options.maxOldGenerationSizeMb } });
+    keepHoldAcrossStart(worker);
     worker.unref();
     worker.on('message', (reply: Reply) => {
       const waiting = this.pending.get(reply.id);

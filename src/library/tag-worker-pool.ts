@@ -2,6 +2,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { AudioTags } from './tag-reader.js';
 import type { TagWorkerData, TagWorkerReply, TagWorkerRequest } from './tag-batch-server.js';
+import { keepHoldAcrossStart } from './young-generation.js';
 
 export interface TagWorkerPoolOptions {
   /** Worker threads (default: one per core but one, at least 1, at most 4; see DEFAULT_TAG_WORKERS). */
@@ -295,6 +296,7 @@ export class TagWorkerPool {
     });
     // An idle worker must not keep the process alive; one with reads in flight does (see
     // send() and the reply handler), or a process awaiting only tags would exit mid-pass.
+    keepHoldAcrossStart(worker);
     worker.unref();
     const entry: PoolWorker = { worker, progress: new Int32Array(progress), batches: [], answered: 0, seen: 0, movedAt: 0, watchdog: undefined };
     worker.on('message', (reply: TagWorkerReply) => {
