@@ -2,7 +2,9 @@ import type Database from 'better-sqlite3';
 import type { V2Entry } from '../protocol/index.js';
 import { ServerDatabase, type Migration, type OpenDatabaseOptions } from './database.js';
 import { ListingReplyCache, MAX_CACHED_LISTING_BYTES } from './listing-reply-cache.js';
+import { ListingSpill } from './listing-spill.js';
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { PackedEntries, PackedEntriesBuilder, type EntrySequence } from './packed-entries.js';
 import { SavedListing, listingFile, readSavedSnapshot, removeSaved, snapshotFile, writeSaved } from './saved-snapshot.js';
 import type { LibraryEntry } from './scan.js';
@@ -295,7 +297,8 @@ export class LibraryStore {
     const token = randomBytes(16).toString('hex');
     try {
       writeSaved(snapshotFile(this.database.file), token, [files.encode()]);
-      writeSaved(listingFile(this.database.file), token, this.listingReply(files));
+      // Each piece is written out before the next is asked for: one buffer serves them all.
+      writeSaved(listingFile(this.database.file), token, this.listingReply(files, () => true));
     } catch {
       removeSaved(this.database.file); // a full disk, say: the next start reads the rows
       return;
@@ -579,13 +582,18 @@ export class LibraryStore {
       return;
     }
     const writesBefore = this.listingWrites;
-    let chunks: Buffer[] | undefined = [];
+    // Kept for the next listings in a file beside the database, or (an in-memory database,
+    // or no file could be made) in memory up to a bound.
+    const spill = this.database.file === ':memory:' ? undefined : ListingSpill.open(path.dirname(this.database.file));
+    let chunks: Buffer[] | undefined = spill ? undefined : [];
     let bytes = 0;
+    let complete = false;
     // Building 100,000 lines grew the young generation by some 30 MB for good (young-generation.ts).
     const release = holdYoungGeneration();
     try {
       for (const text of this.listingLines(entries)) {
         const chunk = Buffer.from(text, 'utf8');
+        spill?.add(chunk);
         if (chunks) {
           chunks.push(chunk);
           bytes += chunk.length;
@@ -593,11 +601,17 @@ export class LibraryStore {
         }
         yield chunk;
       }
+      complete = true;
     } finally {
       release(); // also when the consumer stops early (a client gone mid-reply)
+      // A reply that straddles a write mixes two states of the database: sent, never kept.
+      const current = complete && this.listingWrites === writesBefore;
+      if (!current) spill?.discard();
+      else if (spill) {
+        const listing = spill.finish();
+        if (listing) this.listingCache.keepReadable(entries, (reuse) => listing.pieces(reuse), () => listing.close());
+      } else if (chunks) this.listingCache.keep(entries, chunks, bytes);
     }
-    // A reply that straddles a write mixes two states of the database: sent, never kept.
-    if (chunks && this.listingWrites === writesBefore) this.listingCache.keep(entries, chunks, bytes);
   }
 
   /**

@@ -11,6 +11,7 @@ import { PackedEntries, type EntrySequence } from './packed-entries.js';
 import { scanLibraryPacked, type LibraryEntry } from './scan.js';
 import type { AudioTags } from './tag-reader.js';
 import { holdYoungGeneration } from './young-generation.js';
+import { collectGarbageNow } from './full-collection.js';
 import { DEFAULT_TAG_WORKERS, TAG_BATCH_FILES, TAG_FILES_IN_FLIGHT_PER_WORKER, TagWorkerPool } from './tag-worker-pool.js';
 
 export interface LibraryOptions {
@@ -60,6 +61,8 @@ export interface ScanReport extends ReconcileCounts {
  * when one comes back.
  */
 const TAG_BATCHES_IN_FLIGHT = 2 * (TAG_FILES_IN_FLIGHT_PER_WORKER / TAG_BATCH_FILES) * DEFAULT_TAG_WORKERS;
+/** A tag pass of at least this many files ends with a full collection (full-collection.ts). */
+const LARGE_TAG_PASS = 10_000;
 export const DEFAULT_WATCH_DEBOUNCE_MS = 500;
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000;
@@ -181,6 +184,7 @@ export class Library {
     const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(options.onSkip ? { onSkip: options.onSkip } : {}) };
     const entries = await scanLibraryPacked(root, scanOptions);
     const counts = store.reconcile(realRoot, entries);
+    collectGarbageNow(); // the scan's paths and the reconcile's rows (full-collection.ts)
     if (options.rescanNow) store.clearHashes();
     options.onScanEnd?.({ ...counts, full: options.rescanNow === true, ms: performance.now() - started });
     const library = new Library(root, new LibraryIndex(entries), options, store);
@@ -357,6 +361,7 @@ export class Library {
     // Albums and artists go only once every file's tags are known again, so one whose
     // files were merely touched keeps its id.
     if (this.current === index) this.store.dropOrphans();
+    if (count >= LARGE_TAG_PASS) collectGarbageNow(); // the rows it wrote (full-collection.ts)
     if (count > 0) this.options.onTagPassEnd?.({ files: count, ms: performance.now() - started });
   }
 

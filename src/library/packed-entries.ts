@@ -185,7 +185,10 @@ export class PackedEntriesBuilder {
     }
     const stats = new Float64Array(this.count * STATS_PER_FILE);
     const offsets = new Uint32Array(this.count + 1);
-    const pieces: string[] = new Array(this.count);
+    // One more, empty, piece makes the join end in LF: a join followed by `+ '\n'` made a
+    // second string of every path (8 MB for 100,000 files) when it was first read.
+    const pieces: string[] = new Array(this.count + 1);
+    pieces[this.count] = '';
     let at = 0;
     for (let i = 0; i < this.count; i++) {
       const from = order ? order[i]! : i;
@@ -196,7 +199,7 @@ export class PackedEntriesBuilder {
       stats.set(this.stats.subarray(from * STATS_PER_FILE, (from + 1) * STATS_PER_FILE), i * STATS_PER_FILE);
     }
     offsets[this.count] = at;
-    const paths = this.count === 0 ? '' : pieces.join('\n') + '\n';
+    const paths = this.count === 0 ? '' : pieces.join('\n');
     return new PackedEntries(this.prefix, paths, offsets, stats);
   }
 }

@@ -61,13 +61,21 @@ export function readSavedSnapshot(file: string, token: string, prefix: string): 
 export class SavedListing implements Iterable<Buffer> {
   private fd: number | undefined;
   private readonly length: number;
+  /** Where the reply starts in the file (after the header, in a saved one). */
+  private readonly start: number;
   /** Replies being sent now: a close waits for them (a write during a listing drops the cache). */
   private readers = 0;
   private closing = false;
 
-  private constructor(fd: number, length: number) {
+  private constructor(fd: number, length: number, start = HEADER_BYTES) {
     this.fd = fd;
     this.length = length;
+    this.start = start;
+  }
+
+  /** A reply that is the whole of the file open at `fd` (which this then owns and closes). */
+  static ofDescriptor(fd: number, length: number): SavedListing {
+    return new SavedListing(fd, length, 0);
   }
 
   /** The saved reply in `file`, if it is there under `token`. */
@@ -109,7 +117,7 @@ export class SavedListing implements Iterable<Buffer> {
       for (let at = 0; at < this.length; ) {
         if (!buffer || !mayReuse()) buffer = Buffer.allocUnsafe(pieceBytes);
         const piece = buffer.subarray(0, Math.min(pieceBytes, this.length - at));
-        const read = fs.readSync(fd, piece, 0, piece.length, HEADER_BYTES + at);
+        const read = fs.readSync(fd, piece, 0, piece.length, this.start + at);
         if (read !== piece.length) throw new Error('the saved listing is shorter than it was');
         at += read;
         yield piece;
