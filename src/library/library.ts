@@ -184,7 +184,9 @@ export class Library {
     const scanOptions = { onDirectory: (dir: string, stats: Stats) => directories.set(dir, directoryIdentity(stats)), ...(options.onSkip ? { onSkip: options.onSkip } : {}) };
     const entries = await scanLibraryPacked(root, scanOptions);
     const counts = store.reconcile(realRoot, entries);
-    collectGarbageNow(); // the scan's paths and the reconcile's rows (full-collection.ts)
+    // The scan's paths and the reconcile's rows (full-collection.ts), once this call has
+    // returned: until then the scan's last callbacks, and the 100,000 paths they reach, live.
+    setImmediate(collectGarbageNow);
     if (options.rescanNow) store.clearHashes();
     options.onScanEnd?.({ ...counts, full: options.rescanNow === true, ms: performance.now() - started });
     const library = new Library(root, new LibraryIndex(entries), options, store);

@@ -92,13 +92,19 @@ describe('library database', () => {
     const root = await harness.library();
     const paths = await writeTaggedLibrary(root, 2);
     const dataDir = path.join(await harness.tempDir(), 'data');
-    const { library } = await run(root, dataDir);
+    const { library, database } = await run(root, dataDir);
     const reply = (): Buffer[] => [...library.listingReply(library.current.entries)];
     const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString('utf8');
     const first = reply();
-    const second = reply();
-    assert.ok(second.length > 0 && second.every((chunk, i) => chunk === first[i]), 'the second reply is the kept one, not read again');
     assert.equal(text(first), [...library.listingLines(library.current.entries)].join(''), 'it says what the database says');
+    // Changed behind the store's back (nothing drops the kept reply): a reply read from the
+    // database again would show it.
+    const lines = database.db.prepare('SELECT id, listing FROM files WHERE listing IS NOT NULL').all() as { id: number; listing: string }[];
+    const touch = database.db.prepare('UPDATE files SET listing = ? WHERE id = ?');
+    for (const { id, listing } of lines) touch.run(listing.replace('"path":"', '"path":"changed behind '), id);
+    assert.ok(lines.length > 0);
+    assert.equal(text(reply()), text(first), 'the second reply is the kept one, not read again');
+    for (const { id, listing } of lines) touch.run(listing, id);
 
     // A hash written: the next reply carries it.
     const entry = library.current.entries[0]!;
@@ -119,6 +125,39 @@ describe('library database', () => {
     const afterTags = text(reply());
     assert.equal(afterTags, [...library.listingLines(library.current.entries)].join(''), 'the tags read again are listed');
     assert.ok(JSON.parse(afterTags.split('\r\n').find((l) => l.includes(JSON.stringify(paths[1])))!).codec);
+  });
+
+  test('the kept LIST2 reply is an unlinked file beside the database: none is kept from a reply cut short, and a write closes it', { timeout: 60_000 }, async () => {
+    const root = await harness.library();
+    await writeTaggedLibrary(root, 2);
+    const dataDir = path.join(await harness.tempDir(), 'data');
+    const { library } = await run(root, dataDir);
+    // Descriptors this process holds on spill files: named in the data folder, and deleted.
+    const spills = (): string[] =>
+      fs.readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+          return target.startsWith(path.join(dataDir, '.list2-')) ? [target] : [];
+        } catch {
+          return []; // the directory's own descriptor, gone by now
+        }
+      });
+    const namesInDataDir = (): string[] => fs.readdirSync(dataDir).filter((name) => name.startsWith('.list2-'));
+    const whole = (): string => Buffer.concat([...library.listingReply(library.current.entries)]).toString('utf8');
+
+    for (const _ of library.listingReply(library.current.entries)) break; // a client gone after the first piece
+    assert.deepEqual(spills(), [], 'a reply cut short is not kept');
+    const first = whole();
+    assert.equal(spills().length, 1, 'the whole reply is kept in one file');
+    assert.ok(spills()[0]!.endsWith(' (deleted)'), `unlinked: ${spills()[0]}`);
+    assert.deepEqual(namesInDataDir(), [], 'nothing is left in the data folder');
+    assert.equal(whole(), first, 'sent again from the file');
+    assert.equal(spills().length, 1);
+
+    await library.sha256(library.current.entries[0]!); // a write: the kept reply is stale
+    assert.deepEqual(spills(), [], 'its file is closed');
+    assert.notEqual(whole(), first);
+    assert.equal(spills().length, 1);
   });
 
   test('the database is outside the library, private to its user (directory 0700, file 0600)', async () => {
