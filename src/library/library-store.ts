@@ -296,7 +296,7 @@ export class LibraryStore {
 
     const token = randomBytes(16).toString('hex');
     try {
-      writeSaved(snapshotFile(this.database.file), token, [files.encode()]);
+      writeSaved(snapshotFile(this.database.file), token, files.pieces());
       // Each piece is written out before the next is asked for: one buffer serves them all.
       writeSaved(listingFile(this.database.file), token, this.listingReply(files, () => true));
     } catch {

@@ -72,15 +72,28 @@ export class PackedEntries implements EntrySequence {
     return new PackedEntries(prefix, paths, offsets, stats);
   }
 
-  /** One value to keep in the database: the count, the stats, then the paths in UTF-8. */
+  /** The persisted form in one buffer (see pieces). */
   encode(): Buffer {
-    const paths = Buffer.from(this.paths, 'utf8');
-    const out = Buffer.allocUnsafe(HEADER_BYTES + this.stats.byteLength + paths.length);
-    out.writeUInt32LE(this.length, 0);
-    out.writeUInt32LE(0, 4);
-    Buffer.from(this.stats.buffer, this.stats.byteOffset, this.stats.byteLength).copy(out, HEADER_BYTES);
-    paths.copy(out, HEADER_BYTES + this.stats.byteLength);
-    return out;
+    return Buffer.concat([...this.pieces()]);
+  }
+
+  /**
+   * The persisted form in pieces, to be written one after the other: the count (and 4 spare
+   * bytes), the stats, then the paths in UTF-8 about a megabyte at a time. Written this way
+   * at a stop, 100,000 files cost a megabyte or so instead of two 10 MB copies.
+   */
+  *pieces(pathBytes = 1 << 20): Generator<Uint8Array> {
+    const header = Buffer.alloc(HEADER_BYTES);
+    header.writeUInt32LE(this.length, 0);
+    yield header;
+    yield new Uint8Array(this.stats.buffer, this.stats.byteOffset, this.stats.byteLength);
+    // Cut after a LF, so that no character is split between two pieces.
+    for (let from = 0; from < this.paths.length; ) {
+      let to = Math.min(this.paths.length, from + pathBytes);
+      if (to < this.paths.length) to = this.paths.indexOf('\n', to - 1) + 1 || this.paths.length;
+      yield Buffer.from(this.paths.slice(from, to), 'utf8');
+      from = to;
+    }
   }
 
   path(i: number): string {

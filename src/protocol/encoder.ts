@@ -34,7 +34,18 @@ export function encodeListLine(index: number, path: string): Buffer {
  * For large libraries prefer {@link encodeListLines} and write in batches.
  */
 export function encodeListResponse(paths: readonly string[]): Buffer {
-  return Buffer.concat([...encodeListLines(paths)]);
+  // Measured first and written into one buffer: a buffer per line and then their
+  // concatenation held the reply about three times over (100,000 paths: some 9 MB once).
+  let total = 0;
+  for (let i = 0; i < paths.length; i++) total += String(i).length + 1 + Buffer.byteLength(paths[i]!, 'utf8') + CRLF.length;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = paths.length - 1; i >= 0; i--) {
+    at += out.write(`${i}:`, at, 'latin1');
+    at += out.write(paths[i]!, at, 'utf8');
+    at += CRLF.copy(out, at);
+  }
+  return out;
 }
 
 /** The lines of a LIST reply, highest index first, ending with index 0. */

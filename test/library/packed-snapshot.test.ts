@@ -56,6 +56,16 @@ describe('PackedEntries', () => {
     assert.ok(again.sameAs(packed));
   });
 
+  test('the saved form written in small pieces is the same, and no piece splits a character', () => {
+    const packed = PackedEntries.of('/lib/', entries);
+    for (const size of [1, 5, 7, 64]) {
+      const pieces = [...packed.pieces(size)];
+      assert.deepEqual(Buffer.concat(pieces), packed.encode());
+      for (const piece of pieces.slice(2)) assert.deepEqual(Buffer.from(Buffer.from(piece).toString('utf8'), 'utf8'), Buffer.from(piece), `piece of ${size}`);
+      assert.deepEqual([...PackedEntries.decode('/lib/', Buffer.concat(pieces))!], entries);
+    }
+  });
+
   test('a damaged saved form is refused, not misread', () => {
     const bytes = PackedEntries.of('/lib/', entries).encode();
     assert.equal(PackedEntries.decode('/lib/', bytes.subarray(0, bytes.length - 3)), undefined, 'cut short');

@@ -60,6 +60,13 @@ describe('encoder', () => {
       assert.deepEqual(Buffer.concat([...encodeListLines(paths)]), expected);
     });
 
+    test('a reply measured and written in one buffer equals its lines one by one (multi-digit indexes, 4-byte and unpaired UTF-16)', () => {
+      const paths = Array.from({ length: 123 }, (_, i) => (i % 3 === 0 ? `🎵 ${i}.flac` : i % 3 === 1 ? `x\ud800${i}.mp3` : `É/${i}.ogg`));
+      const reply = encodeListResponse(paths);
+      assert.deepEqual(reply, Buffer.concat(paths.map((p, i) => encodeListLine(i, p)).reverse()));
+      assert.equal(reply.length, Buffer.concat([...encodeListLines(paths)]).length);
+    });
+
     test('an empty library is an empty reply (v1 has no end marker of its own)', () => {
       assert.equal(encodeListResponse([]).length, 0);
       assert.deepEqual([...encodeListLines([])], []);
