@@ -1,7 +1,14 @@
 import { MAX_V1_SIZE, encodeListResponse } from '../protocol/index.js';
+import { ListingSpill } from './listing-spill.js';
 import { PackedEntries, type EntrySequence } from './packed-entries.js';
+import type { SavedListing } from './saved-snapshot.js';
 import type { LibraryEntry } from './scan.js';
 import { holdYoungGeneration } from './young-generation.js';
+
+/** Snapshots of at least this many files keep their v1 LIST reply in a file (v1ListPieces). */
+const V1_LIST_SPILL_FILES = 10_000;
+/** Lines encoded at a time for that file. */
+const V1_LIST_BATCH = 1000;
 
 /**
  * An immutable snapshot of the library, as one scan saw it. A rescan builds a new
@@ -20,6 +27,9 @@ export class LibraryIndex {
   /** Positions in `files` of the files v1 can describe; undefined while that is all of them. */
   private readonly v1Positions: Uint32Array | undefined;
   private v1ListReplyCache: Buffer | undefined;
+  /** The v1 LIST reply of a large snapshot, kept in a file instead (v1ListPieces). */
+  private v1ListFile: SavedListing | undefined;
+  private closed = false;
   private byPathCache: Map<string, LibraryEntry> | undefined;
 
   constructor(files: readonly LibraryEntry[] | PackedEntries, scannedAt = new Date()) {
@@ -101,6 +111,46 @@ export class LibraryIndex {
       }
     }
     return this.v1ListReplyCache;
+  }
+
+  /**
+   * The whole v1 LIST reply in pieces, for sending. That of a large snapshot is written once
+   * to an unlinked file in `spillDirectory` (listing-spill.ts) and sent from it through
+   * memory that is reused once `mayReuse()` says the last piece is out: 100,000 paths make a
+   * 9 MB reply that was otherwise held for as long as the snapshot lasts.
+   */
+  *v1ListPieces(spillDirectory: string | undefined, mayReuse: () => boolean = () => false): Generator<Buffer> {
+    if (!this.v1ListReplyCache && !this.v1ListFile && !this.closed && spillDirectory !== undefined && this.v1Count >= V1_LIST_SPILL_FILES) {
+      const spill = ListingSpill.open(spillDirectory);
+      if (spill) {
+        const release = holdYoungGeneration();
+        try {
+          for (const piece of this.v1ListBatches()) spill.add(piece);
+        } finally {
+          release();
+        }
+        this.v1ListFile = spill.finish();
+      }
+    }
+    if (this.v1ListFile) yield* this.v1ListFile.pieces(mayReuse);
+    else yield this.v1ListReply();
+  }
+
+  /** Lets go of what this snapshot keeps outside the heap (once replies being sent are done). */
+  close(): void {
+    this.closed = true; // a later LIST of this snapshot is built in memory, not in a file again
+    this.v1ListFile?.close();
+    this.v1ListFile = undefined;
+  }
+
+  /** The v1 LIST reply a thousand lines a piece, highest index first (as encodeListResponse). */
+  private *v1ListBatches(): Generator<Buffer> {
+    for (let hi = this.v1Count; hi > 0; hi -= V1_LIST_BATCH) {
+      const lo = Math.max(0, hi - V1_LIST_BATCH);
+      const paths: string[] = new Array(hi - lo);
+      for (let i = lo; i < hi; i++) paths[i - lo] = this.v1Entry(i)!.path;
+      yield encodeListResponse(paths, lo);
+    }
   }
 
   /** True when both snapshots list the same files with the same stat (size, times, inode, device). */

@@ -284,6 +284,11 @@ export class LibraryStore {
     return builder.finish();
   }
 
+  /** Where replies too large for the heap are kept while they are current (listing-spill.ts): beside the database. */
+  get spillDirectory(): string | undefined {
+    return this.database.file === ':memory:' ? undefined : path.dirname(this.database.file);
+  }
+
   /**
    * Keeps `files` (the snapshot the files table holds now) and its LIST2 reply for the next
    * start, at a clean stop: the next start reads two values instead of every row. Both are
@@ -584,7 +589,7 @@ export class LibraryStore {
     const writesBefore = this.listingWrites;
     // Kept for the next listings in a file beside the database, or (an in-memory database,
     // or no file could be made) in memory up to a bound.
-    const spill = this.database.file === ':memory:' ? undefined : ListingSpill.open(path.dirname(this.database.file));
+    const spill = this.spillDirectory === undefined ? undefined : ListingSpill.open(this.spillDirectory);
     let chunks: Buffer[] | undefined = spill ? undefined : [];
     let bytes = 0;
     let complete = false;

@@ -284,6 +284,11 @@ export class Library {
    * until the snapshot or the database changes (listing-reply-cache.ts). `mayReuse()` says
    * when the consumer has let go of the last chunk (a reply read from a file reuses it).
    */
+  /** The v1 LIST reply of `index` (a snapshot's) in pieces; see LibraryIndex.v1ListPieces. */
+  v1ListReply(index: LibraryIndex, mayReuse?: () => boolean): Iterable<Buffer> {
+    return index.v1ListPieces(this.store.spillDirectory, mayReuse);
+  }
+
   *listingReply(entries: EntrySequence, mayReuse?: () => boolean): Generator<Buffer> {
     yield* this.store.listingReply(entries, mayReuse);
     this.pendingReconcile?.(); // a listing went out whole: the reconciling scan may start
@@ -363,7 +368,10 @@ export class Library {
     // Albums and artists go only once every file's tags are known again, so one whose
     // files were merely touched keeps its id.
     if (this.current === index) this.store.dropOrphans();
-    if (count >= LARGE_TAG_PASS) collectGarbageNow(); // the rows it wrote (full-collection.ts)
+    if (count >= LARGE_TAG_PASS) {
+      this.tagWorkers.stopIfIdle();
+      collectGarbageNow(); // the rows it wrote (full-collection.ts)
+    }
     if (count > 0) this.options.onTagPassEnd?.({ files: count, ms: performance.now() - started });
   }
 
@@ -446,6 +454,7 @@ export class Library {
           return previous; // keep the cached LIST reply
         }
         this.current = next;
+        previous.close(); // a LIST being sent from it finishes first
         this.startTagPass(full);
         this.options.onChange?.(next, previous);
         return next;
@@ -473,6 +482,7 @@ export class Library {
     // The files table holds what `current` shows (a scan swaps it in only after reconciling
     // it): the next start reads it back whole instead of row by row.
     if (this.current.files instanceof PackedEntries) this.store.saveSnapshot(this.current.files);
+    this.current.close();
     this.watcher?.close();
   }
 }

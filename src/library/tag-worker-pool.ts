@@ -181,6 +181,16 @@ export class TagWorkerPool {
     await this.stopAll();
   }
 
+  /**
+   * Stops the workers now if none has work (as the idle timer would later): after a long
+   * tag pass, whose end is known, their heaps (some 10 MB each) need not wait for it.
+   */
+  stopIfIdle(): void {
+    if (this.queue.length > 0 || this.workers.some((w) => w.batches.length > 0)) return;
+    clearTimeout(this.idleTimer);
+    void this.stopAll();
+  }
+
   /** Batches sent to workers so far (for tests and the benchmark). */
   batchesSent = 0;
 

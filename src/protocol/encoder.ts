@@ -30,18 +30,19 @@ export function encodeListLine(index: number, path: string): Buffer {
 }
 
 /**
- * A whole LIST reply for paths in index order: highest index first, ending with 0.
- * For large libraries prefer {@link encodeListLines} and write in batches.
+ * A whole LIST reply for paths in index order: highest index first, ending with 0. With
+ * `firstIndex`, the part of a reply for the paths at indexes `firstIndex` and up (a large
+ * reply is encoded a batch at a time, from its highest indexes down).
  */
-export function encodeListResponse(paths: readonly string[]): Buffer {
+export function encodeListResponse(paths: readonly string[], firstIndex = 0): Buffer {
   // Measured first and written into one buffer: a buffer per line and then their
   // concatenation held the reply about three times over (100,000 paths: some 9 MB once).
   let total = 0;
-  for (let i = 0; i < paths.length; i++) total += String(i).length + 1 + Buffer.byteLength(paths[i]!, 'utf8') + CRLF.length;
+  for (let i = 0; i < paths.length; i++) total += String(firstIndex + i).length + 1 + Buffer.byteLength(paths[i]!, 'utf8') + CRLF.length;
   const out = Buffer.allocUnsafe(total);
   let at = 0;
   for (let i = paths.length - 1; i >= 0; i--) {
-    at += out.write(`${i}:`, at, 'latin1');
+    at += out.write(`${firstIndex + i}:`, at, 'latin1');
     at += out.write(paths[i]!, at, 'utf8');
     at += CRLF.copy(out, at);
   }

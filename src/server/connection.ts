@@ -359,10 +359,17 @@ export class ServerConnection implements ReplyChannel {
 
   private async answerList(): Promise<void> {
     const started = Date.now();
-    const index = this.options.library.current;
-    const reply = index.v1ListReply();
-    await this.write(reply);
-    this.log.info(`${this.peer} LIST ${index.v1Count} files, ${reply.length} bytes in ${Date.now() - started} ms`);
+    const library = this.options.library;
+    const index = library.current;
+    let bytes = 0;
+    // In pieces when the reply is kept in a file (a large library): a piece's memory is read
+    // into again once the socket has taken the last one.
+    for (const piece of library.v1ListReply(index, () => this.pendingBytes === 0)) {
+      if (this.closed) break;
+      bytes += piece.length;
+      await this.write(piece);
+    }
+    this.log.info(`${this.peer} LIST ${index.v1Count} files, ${bytes} bytes in ${Date.now() - started} ms`);
   }
 
   private async answerStream(i: number): Promise<void> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Library, LibraryIndex, type LibraryEntry } from '../../src/library/index.js';
@@ -50,6 +50,40 @@ describe('LibraryIndex', () => {
       ['a.mp3', 'c-max.wav', 'd.ogg'],
     );
     assert.deepEqual(index.v1ListReply(), listReply(['a.mp3', 'c-max.wav', 'd.ogg']));
+  });
+
+  test('a large snapshot keeps its v1 LIST reply in an unlinked file, the same bytes, closed with the snapshot', async () => {
+    // 12,345 files, some of 4 GiB (left out of v1), some with 4-byte and unpaired UTF-16.
+    const entries = Array.from({ length: 12_345 }, (_, i) => entry(`d${String(i).padStart(5, '0')}/${'a long name '.repeat(8)}${i % 7 === 0 ? '🎵' : i % 11 === 0 ? 'x\ud800' : 'É'}.mp3`, i % 1000 === 0 ? GiB4 : i));
+    const index = new LibraryIndex(entries);
+    const dir = await harness.tempDir();
+    const spills = (): string[] =>
+      fs.readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+          return target.startsWith(path.join(dir, '.list2-')) ? [target] : [];
+        } catch {
+          return [];
+        }
+      });
+    const pieces = [...index.v1ListPieces(dir, () => false)];
+    assert.ok(pieces.length > 1, `sent in pieces: ${pieces.length}`);
+    assert.ok(Buffer.concat(pieces).equals(listReply(index.v1Entries.map((e) => e.path))));
+    assert.equal(spills().length, 1, 'one file');
+    assert.ok(spills()[0]!.endsWith(' (deleted)'));
+    assert.deepEqual(fs.readdirSync(dir), [], 'nothing left in the folder');
+    // Reused memory: each piece is read into the one buffer, so it is copied out here.
+    const copies: Buffer[] = [];
+    for (const piece of index.v1ListPieces(dir, () => true)) copies.push(Buffer.from(piece));
+    assert.ok(Buffer.concat(copies).equals(Buffer.concat(pieces)));
+    index.close();
+    assert.deepEqual(spills(), [], 'closed with the snapshot');
+    assert.ok(Buffer.concat([...index.v1ListPieces(dir)]).equals(Buffer.concat(pieces)), 'and built in memory after that');
+    assert.deepEqual(spills(), []);
+    // A small snapshot keeps it in memory as before.
+    const small = new LibraryIndex([entry('a.mp3', 1)]);
+    assert.deepEqual([...small.v1ListPieces(dir)], [small.v1ListReply()]);
+    assert.deepEqual(spills(), []);
   });
 
   test('sameAs compares path, size, mtime and absolute path of every entry', () => {
