@@ -4,13 +4,16 @@ import { randomBytes } from 'node:crypto';
 import { SavedListing } from './saved-snapshot.js';
 
 /**
- * A LIST2 reply written to a file as it is built, to be sent from that file afterwards
+ * A LIST2 or LIST reply written to a file as it is built, to be sent from that file afterwards
  * instead of from memory: 100,000 files' reply is about 30 MB, which held on the heap was a
  * fifth of a first start's peak memory (docs/BENCHMARKS.md, scenario 11). The file is
  * removed from its folder as soon as it is opened, so it holds nothing anyone else can
  * read, and it is gone with its descriptor: at a crash, at a write that makes it stale, at a
  * stop. Its pages sit in the page cache, not in this process's memory.
  */
+/** What a spill file's name starts with, in the database's folder (it is unlinked at once). */
+export const SPILL_PREFIX = '.reply-';
+
 export class ListingSpill {
   private fd: number | undefined;
   private bytes = 0;
@@ -21,7 +24,7 @@ export class ListingSpill {
 
   /** A spill file in `directory` (the database's), or undefined when none can be made there. */
   static open(directory: string): ListingSpill | undefined {
-    const file = path.join(directory, `.list2-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const file = path.join(directory, `${SPILL_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
     let fd: number;
     try {
       fd = fs.openSync(file, 'wx+', 0o600);
@@ -32,6 +35,7 @@ export class ListingSpill {
       fs.unlinkSync(file);
     } catch {
       fs.closeSync(fd);
+      fs.rmSync(file, { force: true }); // a second try, not to leave it behind
       return undefined;
     }
     return new ListingSpill(fd);

@@ -149,12 +149,14 @@ export function isInside(realRoot: string, real: string): boolean {
 
 /** The path a listed relative path names; refuses anything that could climb out by itself. */
 function pathBelow(realRoot: string, relativePath: string): string {
-  const parts = relativePath.split('/');
-  if (relativePath === '' || relativePath.includes('\0') || parts.some((p) => p === '' || p === '.' || p === '..')) {
-    throw new AudioStreamError('UNSAFE_PATH', `"${relativePath}" is not a path inside the library`);
-  }
-  return path.join(realRoot, ...parts);
+  // An empty, "." or ".." component, a leading or trailing "/", or a NUL: the rest is joined
+  // as it stands, which is what path.join would make of it (a tenth of a tag read's time).
+  if (UNSAFE_RELATIVE.test(relativePath)) throw new AudioStreamError('UNSAFE_PATH', `"${relativePath}" is not a path inside the library`);
+  return (realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep) + relativePath;
 }
+
+/** A relative path that could name something other than a file below the root by itself. */
+const UNSAFE_RELATIVE = /(?:^|\/)\.{0,2}(?:\/|$)|\0/;
 
 function outside(relativePath: string): AudioStreamError {
   return new AudioStreamError('UNSAFE_PATH', `"${relativePath}" now points outside the library`);

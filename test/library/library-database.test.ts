@@ -137,12 +137,12 @@ describe('library database', () => {
       fs.readdirSync('/proc/self/fd').flatMap((fd) => {
         try {
           const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-          return target.startsWith(path.join(dataDir, '.list2-')) ? [target] : [];
+          return target.startsWith(path.join(dataDir, '.reply-')) ? [target] : [];
         } catch {
           return []; // the directory's own descriptor, gone by now
         }
       });
-    const namesInDataDir = (): string[] => fs.readdirSync(dataDir).filter((name) => name.startsWith('.list2-'));
+    const namesInDataDir = (): string[] => fs.readdirSync(dataDir).filter((name) => name.startsWith('.reply-'));
     const whole = (): string => Buffer.concat([...library.listingReply(library.current.entries)]).toString('utf8');
 
     for (const _ of library.listingReply(library.current.entries)) break; // a client gone after the first piece

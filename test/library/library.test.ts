@@ -61,7 +61,7 @@ describe('LibraryIndex', () => {
       fs.readdirSync('/proc/self/fd').flatMap((fd) => {
         try {
           const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-          return target.startsWith(path.join(dir, '.list2-')) ? [target] : [];
+          return target.startsWith(path.join(dir, '.reply-')) ? [target] : [];
         } catch {
           return [];
         }
