@@ -1,8 +1,10 @@
 import type { EntrySequence } from './packed-entries.js';
 
 /**
- * The largest LIST2 reply kept encoded. 100,000 files with their tags and hashes make about
- * 30 MB, held for as long as neither the snapshot nor the database changes; past this bound
+ * The largest LIST2 reply kept encoded in memory, where it cannot be kept in a file beside the
+ * database (listing-spill.ts): an in-memory database, or no file could be made. 100,000 files
+ * with their tags and hashes make about 30 MB, held for as long as neither the snapshot nor
+ * the database changes; past this bound
  * (a library of several hundred thousand files) the memory would cost more than the 0.3-0.7 s
  * a listing takes to read from the database, and each LIST2 is read from it instead.
  */
