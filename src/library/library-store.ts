@@ -620,6 +620,18 @@ export class LibraryStore {
   }
 
   /**
+   * Builds and keeps the LIST2 reply of `entries` now, unless it is kept already: after a long
+   * tag pass, so that the first listing is sent from the kept file (about 40 ms for 100,000
+   * files) instead of being read from the database while its client waits (about 0.4 s).
+   */
+  prepareListing(entries: EntrySequence): void {
+    if (this.listingCache.get(entries)) return;
+    for (const _ of this.listingReply(entries, () => true)) {
+      // each piece is dropped as soon as it is written to the kept file
+    }
+  }
+
+  /**
    * The v2 listing records of `entries`, from the database: tags and hash only where they
    * were read under the entry's stat. One query per thousand files.
    */

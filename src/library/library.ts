@@ -24,6 +24,11 @@ export interface LibraryOptions {
   /** Read tags in the background after each scan (default true). */
   readTags?: boolean;
   /**
+   * A tag pass of at least this many files is a long one (default 10,000): at its end the tag
+   * workers stop, a full collection runs and the LIST2 reply is made ready.
+   */
+  longTagPassFiles?: number;
+  /**
    * Watch the directory and rescan this many milliseconds after the last change
    * (default 500; 0 turns watching off). The periodic rescan stays as the fallback.
    */
@@ -61,8 +66,8 @@ export interface ScanReport extends ReconcileCounts {
  * when one comes back.
  */
 const TAG_BATCHES_IN_FLIGHT = 2 * (TAG_FILES_IN_FLIGHT_PER_WORKER / TAG_BATCH_FILES) * DEFAULT_TAG_WORKERS;
-/** A tag pass of at least this many files ends with a full collection (full-collection.ts). */
-const LARGE_TAG_PASS = 10_000;
+/** A tag pass of at least this many files is a long one (LibraryOptions.longTagPassFiles). */
+const LONG_TAG_PASS = 10_000;
 export const DEFAULT_WATCH_DEBOUNCE_MS = 500;
 
 export const DEFAULT_RESCAN_INTERVAL_MS = 60_000;
@@ -368,11 +373,14 @@ export class Library {
     // Albums and artists go only once every file's tags are known again, so one whose
     // files were merely touched keeps its id.
     if (this.current === index) this.store.dropOrphans();
-    if (count >= LARGE_TAG_PASS) {
+    const long = count >= (this.options.longTagPassFiles ?? LONG_TAG_PASS);
+    if (long) {
       this.tagWorkers.stopIfIdle();
       collectGarbageNow(); // the rows it wrote (full-collection.ts)
     }
     if (count > 0) this.options.onTagPassEnd?.({ files: count, ms: performance.now() - started });
+    // The listing, made ready while nobody waits for it (after the pass's end is reported).
+    if (long && this.current === index) setImmediate(() => this.closed || this.current !== index || this.store.prepareListing(index.files));
   }
 
   /** Which files of `files` the database has no tags for under their stat: a flag per position. */

@@ -160,6 +160,33 @@ describe('library database', () => {
     assert.equal(spills().length, 1);
   });
 
+  test('after a long tag pass the LIST2 reply is made ready before anyone asks, and it is the database\'s', { timeout: 60_000 }, async () => {
+    const root = await harness.library();
+    await writeTaggedLibrary(root, 2);
+    const dataDir = path.join(await harness.tempDir(), 'data');
+    // 20 files count as a long pass here (10,000 by default).
+    const { library, database } = await run(root, dataDir, { longTagPassFiles: 20 });
+    await new Promise((resolve) => setImmediate(resolve)); // the pass's end makes it ready on the next turn
+    const lines = database.db.prepare('SELECT id, listing FROM files WHERE listing IS NOT NULL').all() as { id: number; listing: string }[];
+    const touch = database.db.prepare('UPDATE files SET listing = ? WHERE id = ?');
+    const expected = [...library.listingLines(library.current.files)].join('');
+    // Changed behind the store's back: a reply built only now would show it.
+    for (const { id, listing } of lines) touch.run(listing.replace('"path":"', '"path":"changed behind '), id);
+    assert.equal(lines.length, 20);
+    assert.equal(Buffer.concat([...library.listingReply(library.current.files)]).toString('utf8'), expected, 'the reply was ready, built before the change');
+    assert.ok(!expected.includes('changed behind'));
+  });
+
+  test('a short tag pass leaves the LIST2 reply to the first listing', { timeout: 60_000 }, async () => {
+    const root = await harness.library();
+    await writeTaggedLibrary(root, 2);
+    const dataDir = path.join(await harness.tempDir(), 'data');
+    const { library, database } = await run(root, dataDir, { longTagPassFiles: 21 });
+    await new Promise((resolve) => setImmediate(resolve));
+    database.db.prepare(`UPDATE files SET listing = replace(listing, '"path":"', '"path":"changed behind ')`).run();
+    assert.match(Buffer.concat([...library.listingReply(library.current.files)]).toString('utf8'), /changed behind/, 'built at the first listing');
+  });
+
   test('the database is outside the library, private to its user (directory 0700, file 0600)', async () => {
     const root = await harness.library();
     await writeTaggedLibrary(root, 1);
