@@ -284,16 +284,16 @@ export class Library {
     return this.store.records(entries);
   }
 
-  /**
-   * A snapshot's LIST2 reply body, encoded, in chunks of a thousand lines: kept once built,
-   * until the snapshot or the database changes (listing-reply-cache.ts). `mayReuse()` says
-   * when the consumer has let go of the last chunk (a reply read from a file reuses it).
-   */
   /** The v1 LIST reply of `index` (a snapshot's) in pieces; see LibraryIndex.v1ListPieces. */
   v1ListReply(index: LibraryIndex, mayReuse?: () => boolean): Iterable<Buffer> {
     return index.v1ListPieces(this.store.spillDirectory, mayReuse);
   }
 
+  /**
+   * A snapshot's LIST2 reply body, encoded, in chunks of a thousand lines: kept once built,
+   * until the snapshot or the database changes (listing-reply-cache.ts). `mayReuse()` says
+   * when the consumer has let go of the last chunk (a reply read from a file reuses it).
+   */
   *listingReply(entries: EntrySequence, mayReuse?: () => boolean): Generator<Buffer> {
     yield* this.store.listingReply(entries, mayReuse);
     this.pendingReconcile?.(); // a listing went out whole: the reconciling scan may start

@@ -3,6 +3,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SavedListing } from './saved-snapshot.js';
 
+/** What a spill file's name starts with, in the database's folder (it is unlinked at once). */
+export const SPILL_PREFIX = '.reply-';
+
 /**
  * A LIST2 or LIST reply written to a file as it is built, to be sent from that file afterwards
  * instead of from memory: 100,000 files' reply is about 30 MB, which held on the heap was a
@@ -11,9 +14,6 @@ import { SavedListing } from './saved-snapshot.js';
  * read, and it is gone with its descriptor: at a crash, at a write that makes it stale, at a
  * stop. Its pages sit in the page cache, not in this process's memory.
  */
-/** What a spill file's name starts with, in the database's folder (it is unlinked at once). */
-export const SPILL_PREFIX = '.reply-';
-
 export class ListingSpill {
   private fd: number | undefined;
   private bytes = 0;

@@ -304,9 +304,9 @@ export class TagWorkerPool {
       workerData: { progress } satisfies TagWorkerData,
       resourceLimits: { maxOldGenerationSizeMb: TAG_WORKER_HEAP_MB, maxYoungGenerationSizeMb: TAG_WORKER_YOUNG_MB },
     });
+    keepHoldAcrossStart(worker);
     // An idle worker must not keep the process alive; one with reads in flight does (see
     // send() and the reply handler), or a process awaiting only tags would exit mid-pass.
-    keepHoldAcrossStart(worker);
     worker.unref();
     const entry: PoolWorker = { worker, progress: new Int32Array(progress), batches: [], answered: 0, seen: 0, movedAt: 0, watchdog: undefined };
     worker.on('message', (reply: TagWorkerReply) => {

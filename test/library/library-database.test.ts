@@ -17,6 +17,7 @@ import {
 import type { V2Entry } from '../../src/protocol/index.js';
 import { TestHarness } from '../support/server-harness.js';
 import { freshListingTags, listingTags, sha256OfFile, writeTaggedLibrary } from './support/tagged-library.js';
+import { openSpillFiles, spillFilesNamedIn } from './support/spill-files.js';
 
 const harness = new TestHarness();
 after(() => harness.cleanup());
@@ -132,17 +133,8 @@ describe('library database', () => {
     await writeTaggedLibrary(root, 2);
     const dataDir = path.join(await harness.tempDir(), 'data');
     const { library } = await run(root, dataDir);
-    // Descriptors this process holds on spill files: named in the data folder, and deleted.
-    const spills = (): string[] =>
-      fs.readdirSync('/proc/self/fd').flatMap((fd) => {
-        try {
-          const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-          return target.startsWith(path.join(dataDir, '.reply-')) ? [target] : [];
-        } catch {
-          return []; // the directory's own descriptor, gone by now
-        }
-      });
-    const namesInDataDir = (): string[] => fs.readdirSync(dataDir).filter((name) => name.startsWith('.reply-'));
+    const spills = (): string[] => openSpillFiles(dataDir);
+    const namesInDataDir = (): string[] => spillFilesNamedIn(dataDir);
     const whole = (): string => Buffer.concat([...library.listingReply(library.current.entries)]).toString('utf8');
 
     for (const _ of library.listingReply(library.current.entries)) break; // a client gone after the first piece

@@ -6,6 +6,7 @@ import { Library, LibraryIndex, type LibraryEntry } from '../../src/library/inde
 import { AudioStreamError } from '../../src/protocol/index.js';
 import { TestHarness, writeFiles } from '../support/server-harness.js';
 import { listReply } from '../support/wire.js';
+import { openSpillFiles } from './support/spill-files.js';
 
 const harness = new TestHarness();
 after(() => harness.cleanup());
@@ -57,15 +58,7 @@ describe('LibraryIndex', () => {
     const entries = Array.from({ length: 12_345 }, (_, i) => entry(`d${String(i).padStart(5, '0')}/${'a long name '.repeat(8)}${i % 7 === 0 ? '🎵' : i % 11 === 0 ? 'x\ud800' : 'É'}.mp3`, i % 1000 === 0 ? GiB4 : i));
     const index = new LibraryIndex(entries);
     const dir = await harness.tempDir();
-    const spills = (): string[] =>
-      fs.readdirSync('/proc/self/fd').flatMap((fd) => {
-        try {
-          const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-          return target.startsWith(path.join(dir, '.reply-')) ? [target] : [];
-        } catch {
-          return [];
-        }
-      });
+    const spills = (): string[] => openSpillFiles(dir);
     const pieces = [...index.v1ListPieces(dir, () => false)];
     assert.ok(pieces.length > 1, `sent in pieces: ${pieces.length}`);
     assert.ok(Buffer.concat(pieces).equals(listReply(index.v1Entries.map((e) => e.path))));
